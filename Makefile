@@ -1,0 +1,49 @@
+# Every target installs what it needs into .venv first (once; again when requirements change).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+
+.PHONY: install lab test student grade figures bench clean-cache help
+
+help:
+	@echo "make lab      start JupyterLab on notebooks/ (installs .venv first)"
+	@echo "make test     run pytest over tests/ and nbval over notebooks/"
+	@echo "make student  write the student edition (solutions stubbed) into student/"
+	@echo "make figures  regenerate figures/ from code"
+	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . \
+	  || $(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT)
+
+# Tests run in quick mode unless you ask otherwise (RESNET_QUICK=0 make test runs the full budgets).
+test: install
+	RESNET_QUICK=$${RESNET_QUICK:-1} MPLBACKEND=$${MPLBACKEND:-Agg} $(BIN)/python -m pytest
+
+student: install
+	$(BIN)/python -m helpers.student notebooks student
+
+grade: install
+	$(BIN)/python -m helpers.student --grade $(STUDENT_DIR)
+
+figures: install
+	$(BIN)/python -m helpers.figures figures
+
+bench: install
+	$(BIN)/python bench/loader.py
+	$(BIN)/python bench/train_step.py
+	$(BIN)/python bench/end_to_end.py
+
+clean-cache:
+	rm -rf data/*/_uint8_cache

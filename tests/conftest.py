@@ -1,0 +1,80 @@
+"""Small CIFAR-10 stand-ins that the tests write themselves."""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.data import CLASSES
+
+
+def random_images(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+
+
+def write_image_folder(root: Path, per_class: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
+    """train/<class>/NNNN.png and test/<class>/NNNN.png; returns the pixels written, per split."""
+    written = {}
+    for split, n in per_class.items():
+        images = random_images(n * len(CLASSES), seed + (split == "test"))
+        for i, image in enumerate(images):
+            folder = root / split / CLASSES[i // n]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(folder / f"{i % n:04d}.png")
+        written[split] = images
+    return written
+
+
+def write_batches(directory: Path, n_per_batch: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
+    """torchvision's cifar-10-batches-py format: pickled dicts with 'data' (N, 3072) and 'labels'."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    written = {"train": [], "test": []}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, size=(n_per_batch, 32, 32, 3), dtype=np.uint8)
+        labels = [i % 10 for i in range(n_per_batch)]
+        entry = {"batch_label": name, "labels": labels,
+                 "data": images.transpose(0, 3, 1, 2).reshape(n_per_batch, -1),
+                 "filenames": [f"{name}_{i}.png" for i in range(n_per_batch)]}
+        with open(directory / name, "wb") as f:
+            pickle.dump(entry, f)
+        written["test" if name == "test_batch" else "train"].append((images, np.array(labels)))
+    with open(directory / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": list(CLASSES), "num_cases_per_batch": n_per_batch}, f)
+    return {k: (np.concatenate([i for i, _ in v]), np.concatenate([l for _, l in v])) for k, v in written.items()}
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    root = tmp_path / "cifar-folder"
+    return root, write_image_folder(root, {"train": 4, "test": 2})
+
+
+@pytest.fixture
+def batches_dir(tmp_path: Path) -> tuple[Path, dict]:
+    root = tmp_path / "cifar-batches"
+    return root, write_batches(root / "cifar-10-batches-py")
+
+
+# Read once, before any test clears the environment: the real data set CI unpacks.
+REAL_CIFAR10_DIR = os.environ.get("CIFAR10_DIR")
+
+
+@pytest.fixture
+def real_cifar10_dir() -> Path:
+    if not REAL_CIFAR10_DIR:
+        pytest.skip("CIFAR10_DIR is not set (CI sets it to the unpacked ../shared copy)")
+    return Path(REAL_CIFAR10_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(monkeypatch, tmp_path):
+    """No test sees the developer's CIFAR10_DIR, RESNET_QUICK or user cache unless it sets them."""
+    monkeypatch.delenv("RESNET_QUICK", raising=False)
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.delenv("RESNET_DEVICE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
