@@ -1,0 +1,17 @@
+"""Wrong answers for 00_start_here."""
+
+WRONG = {
+    "nb00_class_histogram": [
+        "return np.bincount(np.asarray(labels))  # forgets classes that never occur",
+        "return np.unique(labels, return_counts=True)[1]",
+    ],
+    "nb00_to_input": [
+        "x = torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float()  # forgot / 255\n"
+        "return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)",
+        "return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255  # not normalised",
+    ],
+    "nb00_hflip": [
+        "return batch.flip(2)  # upside down",
+        "return batch",
+    ],
+}
