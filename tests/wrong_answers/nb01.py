@@ -1,0 +1,56 @@
+"""Wrong answers for 01_convolution_as_dot_product."""
+
+WRONG = {
+    "nb01_output_size": [
+        "return (h + 2 * p - k) / s + 1  # no floor",
+        "return (h + p - k) // s + 1  # padding on one side only",
+        "return (h + 2 * p - k) // s  # forgets the first window",
+        "return -(-(h + 2 * p - k) // s) + 1  # rounds up",
+    ],
+    "nb01_conv2d_im2col": [
+        "n, _, h, w = x.shape\n"
+        "c_out, _, kh, kw = weight.shape\n"
+        "h_out = (h + 2 * padding - kh) // stride + 1\n"
+        "w_out = (w + 2 * padding - kw) // stride + 1\n"
+        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+        "return (weight.reshape(c_out, -1) @ cols).view(n, c_out, h_out, w_out)  # forgets the bias",
+        "n, _, h, w = x.shape\n"
+        "c_out, _, kh, kw = weight.shape\n"
+        "h_out = (h + 2 * padding - kh) // stride + 1\n"
+        "w_out = (w + 2 * padding - kw) // stride + 1\n"
+        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+        "out = weight.reshape(c_out, -1) @ cols\n"
+        "if bias is not None:\n"
+        "    out = out + bias.view(1, -1, 1)\n"
+        "return out.view(n, c_out, w_out, h_out).transpose(2, 3)  # rows and columns mixed up",
+        "n, _, h, w = x.shape\n"
+        "c_out, _, kh, kw = weight.shape\n"
+        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+        "out = weight.reshape(c_out, -1) @ cols\n"
+        "if bias is not None:\n"
+        "    out = out + bias.view(1, -1, 1)\n"
+        "return out.view(n, c_out, h + 2 * padding - kh + 1, w + 2 * padding - kw + 1)  # ignores the stride",
+        "return F.conv2d(x, weight, bias, stride=stride, padding=padding)  # not im2col",
+    ],
+    "nb01_conv_cost": [
+        "h_out = (h + 2 * padding - k) // stride + 1\n"
+        "w_out = (w + 2 * padding - k) // stride + 1\n"
+        "return c_out * c_in * k * k, c_out * h_out * w_out * c_in * k * k  # forgets the bias",
+        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+        "return params, c_out * h * w * c_in * k * k  # input size instead of output size",
+        "h_out = (h + 2 * padding - k) // stride + 1\n"
+        "w_out = (w + 2 * padding - k) // stride + 1\n"
+        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+        "return params, 2 * c_out * h_out * w_out * c_in * k * k  # FLOPs, not multiply-adds",
+        "h_out = (h + 2 * padding - k) // stride + 1\n"
+        "w_out = (w + 2 * padding - k) // stride + 1\n"
+        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+        "return params, c_out * h_out * w_out * k * k  # forgets the input channels",
+    ],
+    "nb01_pointwise_conv": [
+        "n, c, h, w = x.shape\n"
+        "return (x.reshape(n, h * w, c) @ weight.T).reshape(n, -1, h, w)  # reshape without moving the channels",
+        "return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
+        "return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
+    ],
+}
