@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -222,8 +223,8 @@ def shattered_gradients_view(
     options = dict(width=width, residual=bool(residual), batch_norm=bool(batch_norm), beta=beta,
                    init_scale=float(init_scale), seed=seed)
     model = ShatterMLP(depth, **options)
-    variances = activation_variances(model, x)  # also calibrates batch norm to the grid
-    grad = gradient_over_grid(calibrate_batch_norm(model, x), x).numpy()
+    variances = activation_variances(model, x)  # also calibrates batch norm to the grid (eval mode)
+    grad = gradient_over_grid(model, x).numpy()
     shallow = ShatterMLP(1, **options)
     grad1 = gradient_over_grid(calibrate_batch_norm(shallow, x), x).numpy()
     max_lag = min(max_lag, n - 1)

@@ -14,6 +14,15 @@ from helpers.diagnostics import (ShatterMLP, activation_variances, autocorrelati
 X = input_grid(64)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tensors here are tiny: one thread is as fast, and does not stall when the cores are busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def finite_difference(model, x, eps=1e-6):
     with torch.no_grad():
         return ((model(x + eps) - model(x - eps)) / (2 * eps))[:, 0]
