@@ -1,0 +1,176 @@
+"""helpers.train: the loop learns, checkpoints resume exactly, the CLI prints its JSON line."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import train as T
+from helpers.data import DeviceLoader
+from helpers.models import cifar_resnet
+
+
+def toy_data(n: int = 96, seed: int = 0):
+    """Images whose class is written in their mean colour: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 64, size=(n, 32, 32, 3)).astype(np.int64)
+    images[..., 0] += labels[:, None, None] * 19
+    return images.clip(0, 255).astype(np.uint8), labels
+
+
+def loaders(seed: int = 0):
+    images, labels = toy_data()
+    train = DeviceLoader((images, labels), 16, train=True, device="cpu", seed=seed)
+    test = DeviceLoader((images, labels), 32, device="cpu")
+    return train, test
+
+
+def tiny_model(seed: int = 0):
+    torch.manual_seed(seed)
+    return cifar_resnet(8, width=4)
+
+
+def test_loss_falls_and_history_is_complete():
+    train, test = loaders()
+    config = T.TrainConfig(epochs=6, batch_size=16, lr=0.05, seed=0, warmup=0.1)
+    history = T.fit(tiny_model(), train, test, config, progress=False)
+    assert history.epoch == [1, 2, 3, 4, 5, 6]
+    assert history.train_loss[-1] < 0.8 * history.train_loss[0]
+    assert len(history.step_lr) == len(history.step_loss) == 6 * len(train)
+    assert max(history.step_lr) == pytest.approx(0.05, rel=0.1) and history.lr[-1] == pytest.approx(0.0, abs=1e-9)
+    assert all(0 <= a <= 1 for a in history.test_acc) and all(r > 0 for r in history.images_per_s)
+    assert history.elapsed_s == sorted(history.elapsed_s)
+
+
+def test_one_cycle_schedule_shape():
+    multiplier = T.one_cycle(total_steps=100, warmup=0.2)
+    values = [multiplier(s) for s in range(101)]
+    assert values[0] == pytest.approx(0.1) and values[20] == pytest.approx(1.0)
+    assert values[100] == 0.0
+    assert values[:21] == sorted(values[:21]) and values[20:] == sorted(values[20:], reverse=True)
+
+
+def test_no_weight_decay_on_batch_norm_and_biases():
+    model = tiny_model()
+    decay, no_decay = T.parameter_groups(model, 5e-4)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all("bn" in names[id(p)] or names[id(p)].endswith("bias") for p in no_decay["params"])
+    assert all(p.ndim > 1 for p in decay["params"]) and decay["weight_decay"] == 5e-4
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
+    config = T.TrainConfig(epochs=3, batch_size=16, lr=0.05, seed=1)
+    train, test = loaders(seed=1)
+    full_model = tiny_model(5)
+    full = T.fit(full_model, train, test, config, progress=False)
+
+    def stop_after_first_epoch(history):
+        if len(history.epoch) == 1:
+            raise Interrupt
+
+    checkpoint = tmp_path / "run.pt"
+    train, test = loaders(seed=1)
+    with pytest.raises(Interrupt):
+        T.fit(tiny_model(5), train, test, config, checkpoint=checkpoint, progress=False,
+              on_epoch_end=stop_after_first_epoch)
+    assert checkpoint.is_file()
+
+    train, test = loaders(seed=1)
+    torch.manual_seed(1234)  # a fresh process would not share the first run's random state
+    resumed_model = cifar_resnet(8, width=4)  # different initial weights: all must come from the checkpoint
+    resumed = T.fit(resumed_model, train, test, config, checkpoint=checkpoint, progress=False)
+    for (name, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert resumed.train_loss == full.train_loss and resumed.test_acc == full.test_acc
+    assert resumed.step_lr == full.step_lr
+
+
+def test_resume_refuses_a_checkpoint_with_other_settings(tmp_path):
+    train, test = loaders()
+    checkpoint = tmp_path / "run.pt"
+    T.fit(tiny_model(), train, test, T.TrainConfig(epochs=1, batch_size=16, lr=0.05), checkpoint=checkpoint,
+          progress=False)
+    with pytest.raises(ValueError, match="different configuration"):
+        T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.1), checkpoint=checkpoint,
+              progress=False)
+    # resume=False starts over and overwrites
+    history = T.fit(tiny_model(), train, test, T.TrainConfig(epochs=1, batch_size=16, lr=0.1),
+                    checkpoint=checkpoint, resume=False, progress=False)
+    assert history.epoch == [1]
+
+
+def test_finished_run_resumes_to_nothing(tmp_path):
+    train, test = loaders()
+    checkpoint = tmp_path / "run.pt"
+    config = T.TrainConfig(epochs=1, batch_size=16, lr=0.05)
+    first = T.fit(tiny_model(), train, test, config, checkpoint=checkpoint, progress=False)
+    again = T.fit(tiny_model(), train, test, config, checkpoint=checkpoint, progress=False)
+    assert again.test_acc == first.test_acc
+
+
+def test_evaluate_matches_a_hand_computation():
+    train, test = loaders()
+    model = tiny_model().eval()
+    scores = T.evaluate(model, test)
+    x = torch.cat([b[0] for b in test])
+    y = torch.cat([b[1] for b in test])
+    with torch.no_grad():
+        logits = model(x)
+    assert scores["acc"] == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    assert scores["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(epochs=0), "epochs must be a positive int"),
+    (dict(batch_size=-1), "batch_size must be a positive int"),
+    (dict(lr=0), "lr must be a positive number"),
+    (dict(momentum=1.5), "momentum must be in"),
+    (dict(label_smoothing=1.0), "label_smoothing must be in"),
+    (dict(warmup=1.0), "warmup must be a fraction"),
+])
+def test_bad_config_is_rejected(bad, message):
+    with pytest.raises(ValueError, match=message):
+        T.TrainConfig(**bad)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="model must be one of"):
+        T.build_model("vgg16", 16)
+
+
+def test_tensorboard_missing_says_how_to_install(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("torch.utils.tensorboard") or name == "tensorboard":
+            raise ImportError("No module named 'tensorboard'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(ImportError, match="pip install tensorboard"):
+        T._tensorboard_writer(tmp_path)
+
+
+def test_cli_trains_checkpoints_resumes_and_prints_json(image_folder, tmp_path, capsys):
+    root, _ = image_folder
+    checkpoint = tmp_path / "cli.pt"
+    common = ["--model", "resnet18", "--width", "4", "--batch-size", "8", "--data", str(root), "--no-progress",
+              "--checkpoint", str(checkpoint)]
+    T.main(common + ["--epochs", "1"])
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["model"] == "resnet18" and first["epochs"] == 1 and first["test_images"] == 20
+    assert {"params", "test_acc", "train_images_per_s", "wall_s", "device"} <= set(first)
+    T.main(common + ["--epochs", "2", "--resume"])
+    out = capsys.readouterr().out
+    assert "Resuming from" in out and "1 of 2 epochs done" in out
+    assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
