@@ -324,9 +324,11 @@ def _tensorboard_writer(log_dir):
 
 # --------------------------------------------------------------------------- command line
 
-#: The CPU demo: the real 34-layer network at a quarter of the width, a budget that fits in
-#: about five minutes on two CPU cores. It shows the pipeline end to end; it is not the real run.
-QUICK = dict(model="resnet34", width=16, epochs=4, batch_size=256, lr=0.2, train_subset=None)
+#: The CPU demo: the real 34-layer network at a quarter of the width (1.3M parameters), two epochs
+#: over all 50,000 training images at batch 128. Measured on the 2-core CPU (2026-11-25): 249 s
+#: of training + evaluation, 69.8% on the 10,000 test images. It shows the pipeline end to end;
+#: it is not the real run (width 64, 30 epochs, a GPU).
+QUICK = dict(model="resnet34", width=16, epochs=2, batch_size=128, lr=0.2, train_subset=None)
 
 
 def build_model(name: str, width: int, plain: bool = False, num_classes: int = 10) -> nn.Module:
