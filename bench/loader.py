@@ -14,25 +14,11 @@ import time
 
 import torch
 import torchvision.transforms as T
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
+from common import ArrayDataset  # bench/common.py (the script's folder is on sys.path)
 from helpers.data import MEAN, STD, DeviceLoader, load_cifar10
 from helpers.runtime import device_name, pick_device
-
-
-class ArrayDataset(Dataset):
-    """The tutorial pipeline: one PIL image at a time through torchvision transforms."""
-
-    def __init__(self, images, labels, transform):
-        self.images, self.labels, self.transform = images, labels, transform
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        from PIL import Image
-
-        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
 def images_per_second(batches, device, min_seconds: float = 2.0) -> float:

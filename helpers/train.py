@@ -222,8 +222,7 @@ def fit(
     if steps_per_epoch == 0:
         raise ValueError("train_loader yields no batches")
     seed_everything(config.seed)
-    if _channels_last(config, device):
-        model = model.to(memory_format=torch.channels_last)
+    step_model = prepare(model, config)
     optimizer, schedule = make_optimizer(model, config, steps_per_epoch)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history, start_epoch, elapsed = History(), 0, 0.0
@@ -246,7 +245,6 @@ def fit(
         print(f"Resuming from {checkpoint}: {start_epoch} of {config.epochs} epochs done, "
               f"test accuracy so far {history.test_acc[-1]:.2%}.")
 
-    step_model = torch.compile(model) if config.compile else model
     writer = _tensorboard_writer(log_dir) if log_dir is not None else None
     epochs = range(start_epoch, config.epochs)
     epoch_bar = tqdm(epochs, desc="epochs", disable=not progress or len(epochs) == 0, leave=True)
@@ -261,12 +259,7 @@ def fit(
         start = time.perf_counter()
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress, total=steps_per_epoch)
         for x, y in batches:
-            with _autocast(device, amp):
-                logits = step_model(x)
-                loss = criterion(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss, logits = train_step(step_model, x, y, criterion, optimizer, amp)
             history.step_lr.append(schedule.get_last_lr()[0])
             schedule.step()
             loss_sum += loss.detach() * len(y)
@@ -302,7 +295,29 @@ def fit(
     return history
 
 
-def _channels_last(config: TrainConfig, device: torch.device) -> bool:
+def prepare(model: nn.Module, config: TrainConfig) -> nn.Module:
+    """The model as the loop runs it: channels-last where it pays (CUDA by default), compiled if asked.
+    Returns the module to call; the parameters are shared with ``model``."""
+    device = next(model.parameters()).device
+    if uses_channels_last(config, device):
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if config.compile else model
+
+
+def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module,
+               optimizer: torch.optim.Optimizer, amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step (bf16 autocast on CUDA when ``amp``); returns the loss and the logits."""
+    with _autocast(x.device, amp):
+        logits = model(x)
+        loss = criterion(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss, logits
+
+
+def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the loop runs the model channels-last: ``config.channels_last``, or by default CUDA only."""
     return device.type == "cuda" if config.channels_last is None else config.channels_last
 
 
@@ -372,7 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          compile=args.compile)
     train_loader, test_loader = cifar10_loaders(args.batch_size, root=args.data, device=device, seed=args.seed,
                                                 train_subset=args.train_subset,
-                                                channels_last=_channels_last(config, device))
+                                                channels_last=uses_channels_last(config, device))
     seed_everything(args.seed)
     model = build_model(args.model, args.width, args.plain).to(device)
     start = time.perf_counter()
