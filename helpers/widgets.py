@@ -308,20 +308,21 @@ def variance_explorer(depth: int = 30, gain: float = 1.0, branch_scale: float = 
     from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, variance_view
 
     StackConfig(depth, gain, branch_scale, batch_size, residual, batch_norm, bn_position, seed=seed)  # checks
-    layout = widgets.Layout(width="300px")
+    layout = widgets.Layout(width="320px")
+    style = {"description_width": "90px"}  # wide enough for "branch scale" without truncation
     controls = {
         "depth": widgets.IntSlider(value=depth, min=int(LIMITS["depth"][0]), max=int(LIMITS["depth"][1]), step=1,
-                                   description="depth", continuous_update=False, layout=layout),
+                                   description="depth", continuous_update=False, layout=layout, style=style),
         "gain": widgets.FloatSlider(value=gain, min=LIMITS["gain"][0], max=LIMITS["gain"][1], step=0.05,
                                     description="init scale", continuous_update=False, readout_format=".2f",
-                                    layout=layout, tooltip="convolution weights: He init times this factor"),
+                                    layout=layout, style=style, tooltip="convolution weights: He init times this factor"),
         "branch_scale": widgets.FloatSlider(value=branch_scale, min=LIMITS["branch_scale"][0],
                                             max=LIMITS["branch_scale"][1], step=0.05, description="branch scale",
-                                            continuous_update=False, readout_format=".2f", layout=layout,
+                                            continuous_update=False, readout_format=".2f", layout=layout, style=style,
                                             tooltip="x + branch_scale * F(x)"),
         "batch_size": widgets.IntSlider(value=batch_size, min=int(LIMITS["batch_size"][0]),
                                         max=int(LIMITS["batch_size"][1]), step=1, description="batch size",
-                                        continuous_update=False, layout=layout),
+                                        continuous_update=False, layout=layout, style=style),
         "residual": widgets.ToggleButton(value=residual, description="residual",
                                          tooltip="x + branch_scale * F(x) instead of F(x)"),
         "batch_norm": widgets.ToggleButton(value=batch_norm, description="batch norm",
