@@ -1,0 +1,211 @@
+"""helpers.student: stubbing, the student edition, the exercise table and the grader."""
+from __future__ import annotations
+
+import textwrap
+
+import nbformat
+import pytest
+
+from helpers import student
+
+SOLUTION = textwrap.dedent('''\
+    def area(w, h):
+        """Area of a w x h rectangle.
+
+        Hint: multiply.
+        """
+        ### BEGIN SOLUTION
+        a = w * h
+
+        return a
+        ### END SOLUTION
+
+
+    class Box:
+        def volume(self, w, h, d):
+            ### BEGIN SOLUTION
+            return w * h * d
+            ### END SOLUTION
+    ''')
+
+
+def test_stub_keeps_indentation_signature_and_docstring():
+    stub = student.stub_source(SOLUTION)
+    lines = stub.split("\n")
+    assert "    # YOUR CODE HERE" in lines and "    raise NotImplementedError()" in lines
+    assert "        # YOUR CODE HERE" in lines and "        raise NotImplementedError()" in lines
+    assert stub.startswith(SOLUTION.split("### BEGIN SOLUTION")[0].rstrip(" "))  # signature, docstring, hint
+    assert "w * h" not in stub
+    assert "    ### BEGIN SOLUTION\n    # YOUR CODE HERE\n    raise NotImplementedError()\n    ### END SOLUTION" in stub
+    assert "        ### BEGIN SOLUTION\n        # YOUR CODE HERE\n        raise NotImplementedError()\n" in stub
+    nbgrader = student.stub_source(SOLUTION, keep_markers=False)  # what nbgrader generate_assignment writes
+    assert "SOLUTION" not in nbgrader and "    # YOUR CODE HERE\n    raise NotImplementedError()\n\n\nclass" in nbgrader
+    namespace: dict = {}
+    exec(compile(stub, "<stub>", "exec"), namespace)
+    with pytest.raises(NotImplementedError):
+        namespace["area"](2, 3)
+    with pytest.raises(NotImplementedError):
+        namespace["Box"]().volume(1, 2, 3)
+
+
+def test_replace_solution_reindents_a_body_and_keeps_markers_on_request():
+    body = "if w < 0:\n    return 0\n\nreturn w + h\n"
+    source = student.replace_solution(SOLUTION, body, keep_markers=True)
+    assert "    if w < 0:\n        return 0\n\n    return w + h\n    ### END SOLUTION" in source
+    assert "        if w < 0:\n            return 0" in source  # the second region, one level deeper
+    namespace: dict = {}
+    exec(compile(source, "<wrong>", "exec"), namespace)
+    assert namespace["area"](2, 3) == 5 and namespace["area"](-1, 3) == 0
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    ### BEGIN SOLUTION\n    return 1\n",
+    "def f():\n    return 1\n    ### END SOLUTION\n",
+    "def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n",
+    "def f():\n    return 1\n",
+])
+def test_unbalanced_or_missing_markers_are_an_error(source):
+    with pytest.raises(ValueError, match="SOLUTION"):
+        student.stub_source(source)
+
+
+def test_python_source_comments_out_magics():
+    assert student.python_source("%matplotlib inline\nx = 1\n  !ls") == "# %matplotlib inline\nx = 1\n#   !ls"
+
+
+# ------------------------------------------------------------------------------------------------
+# A tiny generated notebook
+# ------------------------------------------------------------------------------------------------
+
+def solution_cell(grade_id: str, source: str):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
+                                 "solution": True}
+    return cell
+
+
+def check_cell(grade_id: str, source: str, points: int = 1):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": f"{grade_id}_check", "locked": True, "points": points,
+                                 "schema_version": 3, "solution": False}
+    return cell
+
+
+def tiny_notebook(exercises: list[tuple[str, str, str]], setup: str = "OFFSET = 1") -> nbformat.NotebookNode:
+    """A notebook with one setup cell and, per (grade id, function body, check), an exercise."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["widgets"] = {"state": "saved widget state"}
+    setup_cell = nbformat.v4.new_code_cell(setup, execution_count=1,
+                                           outputs=[nbformat.v4.new_output("stream", text="set up\n")])
+    setup_cell.metadata["tags"] = ["setup"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny"), setup_cell]
+    for grade_id, body, check in exercises:
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"## {grade_id}"))
+        source = (f'def {grade_id}(x):\n    """Return x + OFFSET."""\n    ### BEGIN SOLUTION\n'
+                  + textwrap.indent(body, "    ") + "\n    ### END SOLUTION")
+        sol = solution_cell(grade_id, source)
+        sol.execution_count, sol.outputs = 2, [nbformat.v4.new_output("stream", text="hello\n")]
+        nb.cells += [sol, check_cell(grade_id, check)]
+    return nb
+
+
+def passing_check(name: str) -> str:
+    return (f"from helpers.checks import fail, passed\n"
+            f"if {name}(2) != 3:\n    fail(f'{name}(2): expected 3, got {{{name}(2)!r}}.')\n"
+            f"passed('{name}')")
+
+
+def test_student_notebook_clears_outputs_and_keeps_nbgrader_metadata():
+    nb = tiny_notebook([("ex_add", "return x + OFFSET", passing_check("ex_add"))])
+    edition = student.student_notebook(nb)
+    nbformat.validate(edition)
+    assert all(c.outputs == [] and c.execution_count is None for c in edition.cells if c.cell_type == "code")
+    assert [c.metadata.get("nbgrader") for c in edition.cells] == [c.metadata.get("nbgrader") for c in nb.cells]
+    assert edition.cells[1].metadata["tags"] == ["setup"]
+    assert "widgets" not in edition.metadata
+    assert "return x + OFFSET" not in edition.cells[3].source and "raise NotImplementedError()" in edition.cells[3].source
+    assert nb.cells[3].outputs and "return x + OFFSET" in nb.cells[3].source  # the master is untouched
+
+
+def test_exercises_pair_solutions_with_checks():
+    nb = tiny_notebook([("ex_a", "return x + 1", "pass"), ("ex_b", "return x + 1", "pass")])
+    nb.cells[-1].metadata["nbgrader"]["points"] = 3
+    found = student.exercises(nb, "tiny.ipynb")
+    assert [(e.grade_id, e.solution_index, e.check_index, e.points, e.function) for e in found] == [
+        ("ex_a", 3, 4, 1, "ex_a"), ("ex_b", 6, 7, 3, "ex_b")]
+    assert found[0].summary == "Return x + OFFSET."
+    table = student.format_exercise_table(found)
+    assert "ex_b" in table and "Return x + OFFSET." in table
+    assert student.format_exercise_table(found, markdown=True).startswith("| notebook | grade id |")
+
+
+def test_write_student_edition(tmp_path):
+    source, target = tmp_path / "notebooks", tmp_path / "student"
+    source.mkdir()
+    nbformat.write(tiny_notebook([("ex_add", "return x + OFFSET", "pass")]), source / "01_tiny.ipynb")
+    (source / "photo.png").write_bytes(b"not really a png")
+    assert student.main([str(source), str(target)]) == 0
+    edition = nbformat.read(target / "01_tiny.ipynb", as_version=4)
+    assert "raise NotImplementedError()" in edition.cells[3].source
+    assert (target / "photo.png").read_bytes() == b"not really a png" and (target / "README.md").exists()
+    with pytest.raises(SystemExit):
+        student.main([str(source), str(source)])  # never overwrite the solutions
+    with pytest.raises(ValueError, match="no notebooks"):
+        student.write_student_edition(tmp_path / "student" / "empty-does-not-exist", tmp_path / "out")
+
+
+# ------------------------------------------------------------------------------------------------
+# Grading, in real kernels
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_grade_table_with_a_passing_and_a_failing_exercise(tmp_path, capsys):
+    submitted = tiny_notebook([
+        ("ex_good", "return x + OFFSET", passing_check("ex_good")),
+        ("ex_bad", "return x - OFFSET", passing_check("ex_bad")),
+        ("ex_stub", "raise NotImplementedError()",
+         "from helpers.checks import exercise_check, passed\n"
+         "@exercise_check('ex_stub')\ndef check(f):\n    f(1)\n    passed('ex_stub')\ncheck(ex_stub)"),
+        ("ex_crash", "return x +", passing_check("ex_crash")),  # a syntax error in the learner's cell
+    ])
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    nbformat.write(submitted, folder / "01_tiny.ipynb")
+    results = student.grade(folder, master_dir=None, timeout=120)
+    assert [(r.grade_id, r.passed) for r in results] == [
+        ("ex_good", True), ("ex_bad", False), ("ex_stub", False), ("ex_crash", False)]
+    assert results[0].message == "\u2714 ex_good: correct."
+    assert results[1].message == "ex_bad(2): expected 3, got 1."
+    assert "not implemented yet" in results[2].message
+    assert "SyntaxError" in results[3].message
+    table = student.format_results(results)
+    assert "ex_good" in table and "pass" in table and "FAIL" in table
+    assert table.splitlines()[-1] == "total: 1 / 4 points (1 of 4 exercises passed)"
+    assert student.main(["--grade", str(folder), "--master", "none"]) == 0  # grading itself worked
+    assert "total: 1 / 4 points" in capsys.readouterr().out
+    assert student.main(["--grade", str(folder), "--master", "none", "--strict"]) == 1  # not everything passed
+
+
+@pytest.mark.slow
+def test_grade_survives_timeouts_dead_kernels_and_edited_checks(tmp_path):
+    master = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3, 'expected 3'")
+                            for name in ("ex_loop", "ex_exit", "ex_after", "ex_edited", "ex_deleted")])
+    submitted = tiny_notebook([
+        ("ex_loop", "while True:\n    pass", "assert ex_loop(2) == 3"),
+        ("ex_exit", "import os\nos._exit(1)", "assert ex_exit(2) == 3"),
+        ("ex_after", "return x + OFFSET", "assert ex_after(2) == 3"),
+        ("ex_edited", "return 0", "pass  # the learner deleted the check"),
+    ])
+    (tmp_path / "master").mkdir()
+    (tmp_path / "in").mkdir()
+    nbformat.write(master, tmp_path / "master" / "01_tiny.ipynb")
+    nbformat.write(submitted, tmp_path / "in" / "01_tiny.ipynb")
+    results = student.grade(tmp_path / "in", master_dir=tmp_path / "master", timeout=3)
+    got = {r.grade_id: r for r in results}
+    assert [r.grade_id for r in results] == ["ex_loop", "ex_exit", "ex_after", "ex_edited", "ex_deleted"]
+    assert not got["ex_loop"].passed and "TimeoutError" in got["ex_loop"].message
+    assert not got["ex_exit"].passed and "died" in got["ex_exit"].message
+    assert got["ex_after"].passed  # graded in a fresh kernel after the one that died
+    assert not got["ex_edited"].passed and "expected 3" in got["ex_edited"].message  # the master's check ran
+    assert not got["ex_deleted"].passed and "missing" in got["ex_deleted"].message
