@@ -8,6 +8,7 @@ sizes, a small eps and a large one) and compares it with ``torch.nn.functional.b
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -52,12 +53,31 @@ def _normalise(x: Tensor, dims: tuple[int, ...], gamma: Tensor, beta: Tensor, ep
     return (x - mean) / denom * gamma.view(_shape(len(gamma), x)) + beta.view(_shape(len(beta), x))
 
 
-def _call(function, x: Tensor, args: tuple) -> object:
-    """Call the learner's function; a crash names the input's shape (and the 2-D case's axes)."""
+class _BuiltinBatchNorm(Exception):
+    """The learner's code called PyTorch's batch norm in an exercise that writes it from scratch."""
+
+
+def _refuse_batch_norm(*args, **kwargs):
+    raise _BuiltinBatchNorm
+
+
+def _call(function, x: Tensor, args: tuple, from_scratch: str = "") -> object:
+    """Call the learner's function; a crash names the input's shape (and the 2-D case's axes).
+
+    With ``from_scratch`` (the exercise's name), PyTorch's batch norm (``F.batch_norm``, which the
+    ``nn.BatchNorm`` layers call too) refuses to run while the function does.
+    """
     try:
-        return function(*args)
+        if not from_scratch:
+            return function(*args)
+        with mock.patch.object(F, "batch_norm", _refuse_batch_norm), \
+                mock.patch.object(torch, "batch_norm", _refuse_batch_norm):
+            return function(*args)
     except NotImplementedError:
         raise
+    except _BuiltinBatchNorm:
+        fail(f"{from_scratch} called PyTorch's batch norm (F.batch_norm or an nn.BatchNorm layer); the point is "
+             "to write it from scratch, with mean, var and sqrt.")
     except Exception as error:
         hint = (" It is a 2-D (N, C) input, as nn.BatchNorm1d takes: the statistics are over dim 0 only."
                 if x.ndim == 2 else "")
@@ -95,7 +115,7 @@ def check_batch_norm_train(batch_norm_train) -> None:
     cases = _cases(0)
     for x, gamma, beta, eps in cases:
         x_before = x.clone()
-        got = _call(batch_norm_train, x, (x, gamma, beta, eps))
+        got = _call(batch_norm_train, x, (x, gamma, beta, eps), from_scratch="batch_norm_train")
         if not torch.equal(x, x_before):
             fail("batch_norm_train changed its input x in place; compute a new tensor instead.")
         expected = F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
@@ -161,7 +181,7 @@ def check_batch_norm_eval(batch_norm_eval) -> None:
         running_var = torch.rand(c, generator=g) + 0.3
         gamma, beta = torch.rand(c, generator=g) + 0.5, torch.randn(c, generator=g)
         args = [t.clone() for t in (x, running_mean, running_var, gamma, beta)]
-        got = _call(batch_norm_eval, x, (*args, eps))
+        got = _call(batch_norm_eval, x, (*args, eps), from_scratch="batch_norm_eval")
         if not (torch.equal(args[1], running_mean) and torch.equal(args[2], running_var)):
             fail("batch_norm_eval changed the running statistics; in eval mode they are only read, never updated.")
         expected = F.batch_norm(x, running_mean, running_var, gamma, beta, training=False, eps=eps)
