@@ -63,7 +63,7 @@ def save_result(name: str, data: Any, command: str, *, device: str | None = None
 
     result = {
         "command": command,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "device": device,
         "torch": torch.__version__,
         "data": data,

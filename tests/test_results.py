@@ -36,7 +36,7 @@ def test_round_trip_records_command_date_and_device(tmp_results):
     assert result["command"] == "python -m helpers.degradation --epochs 3"
     assert result["device"] == "cuda (H100)"
     date = dt.datetime.fromisoformat(result["date"])
-    assert date.tzinfo is not None and abs((dt.datetime.now(dt.timezone.utc) - date).total_seconds()) < 60
+    assert date.tzinfo is not None and abs((dt.datetime.now(dt.UTC) - date).total_seconds()) < 60
     assert "torch" in result
     assert not list(tmp_results.glob("*.tmp"))  # written atomically, nothing left behind
 

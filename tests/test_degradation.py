@@ -1,0 +1,190 @@
+"""Tests of helpers.degradation: the side-by-side training runner, the per-layer gradient norms, the
+plots, the saved-result path and the command line. Tiny data (random images), so they run in seconds."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers.data import DeviceLoader
+from helpers.degradation import (
+    FULL,
+    NETS,
+    QUICK,
+    curves_from_history,
+    final_table,
+    layer_gradient_norms,
+    main,
+    paper_config,
+    plot_degradation,
+    plot_gradient_norms,
+    saved_runs,
+    train_side_by_side,
+    weight_layers,
+)
+from helpers.models import cifar_resnet, count_parameters
+from helpers.results import RESULTS_DIR_ENV, save_result
+from helpers.train import History
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread is as fast, and does not stall when the cores are busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tmp_results(monkeypatch, tmp_path):
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def tiny_loaders(n_train: int = 32, n_test: int = 16, batch_size: int = 16, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    train = (rng.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8), np.arange(n_train) % 10)
+    test = (rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8), np.arange(n_test) % 10)
+    return (DeviceLoader(train, batch_size, train=True, device="cpu", seed=seed),
+            DeviceLoader(test, n_test, device="cpu"))
+
+
+def test_the_four_nets_are_the_papers():
+    assert NETS == {"plain-20": (20, False), "plain-56": (56, False), "ResNet-20": (20, True), "ResNet-56": (56, True)}
+    for depth, residual in NETS.values():
+        model = cifar_resnet(depth, residual=residual)
+        assert len(weight_layers(model)) == depth  # option A: no shortcut convolutions to count
+    assert count_parameters(cifar_resnet(20)) == count_parameters(cifar_resnet(20, residual=False)) == 269_722
+
+
+def test_paper_config_is_the_papers_recipe():
+    config = paper_config(7, seed=3)
+    assert (config.epochs, config.batch_size, config.lr, config.momentum, config.weight_decay) == (7, 128, 0.1, 0.9, 1e-4)
+    assert config.label_smoothing == 0.0 and config.nesterov is False and config.seed == 3
+    assert paper_config(2, batch_size=32, lr=0.05).batch_size == 32
+    assert QUICK["epochs"] < FULL["epochs"] and FULL["train_subset"] is None
+
+
+def test_curves_are_errors_and_json_ready():
+    history = History(epoch=[1, 2], train_acc=[0.25, 0.5], test_acc=[0.3, 0.6], train_loss=[2.0, 1.5])
+    curves = curves_from_history(history, params=10, seconds=1.234)
+    assert curves["train_error"] == pytest.approx([0.75, 0.5]) and curves["test_error"] == pytest.approx([0.7, 0.4])
+    assert curves["params"] == 10 and curves["seconds"] == 1.2
+    json.dumps(curves)
+
+
+def test_side_by_side_trains_each_net_from_the_same_seed_and_is_reproducible():
+    train, test = tiny_loaders()
+    config = paper_config(2, batch_size=16)
+    seen = []
+    runs = train_side_by_side(train, test, config, nets=("plain-20", "ResNet-20"),
+                              on_net_end=lambda name, run: seen.append(name))
+    assert list(runs) == seen == ["plain-20", "ResNet-20"]
+    for run in runs.values():
+        assert run["epoch"] == [1, 2] and len(run["train_error"]) == len(run["test_error"]) == 2
+        assert all(0 <= e <= 1 for e in run["train_error"] + run["test_error"])
+        assert run["params"] == 269_722
+    assert runs["plain-20"]["train_loss"] != runs["ResNet-20"]["train_loss"]
+    again = train_side_by_side(train, test, config, nets=("plain-20",))
+    assert again["plain-20"]["train_loss"] == runs["plain-20"]["train_loss"]
+
+
+def test_side_by_side_refuses_unknown_nets():
+    train, test = tiny_loaders()
+    with pytest.raises(ValueError, match="nets"):
+        train_side_by_side(train, test, paper_config(1), nets=("plain-34",))
+    with pytest.raises(ValueError, match="nets"):
+        train_side_by_side(train, test, paper_config(1), nets=())
+
+
+def test_table_and_plot():
+    runs = {name: {"epoch": [1, 2, 3], "train_error": [0.9, 0.7, 0.5 + 0.1 * i], "test_error": [0.9, 0.8, 0.6],
+                   "params": 100, "seconds": 3.0} for i, name in enumerate(NETS)}
+    table = final_table(runs, "title line")
+    assert table.splitlines()[0] == "title line" and len(table.splitlines()) == 2 + len(NETS)
+    assert "80.0%" in table.splitlines()[-1]  # ResNet-56's final training error
+    fig = plot_degradation(runs, title="t")
+    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 4 for ax in fig.axes)
+    assert fig.axes[0].get_lines()[0].get_ydata()[0] == pytest.approx(90.0)  # percent
+    assert fig.axes[0].get_lines()[0].get_linestyle() == "--"  # plain nets dashed
+
+
+def test_gradient_norms_match_a_manual_backward_pass():
+    torch.manual_seed(0)
+    model = cifar_resnet(8, residual=True)
+    x, y = torch.randn(6, 3, 32, 32), torch.arange(6) % 10
+    model.eval()
+    norms = layer_gradient_norms(model, x, y)
+    assert not model.training  # mode restored
+    assert all(p.grad is None for p in model.parameters())  # gradients reset
+    names = [name for name, _ in norms]
+    assert names[0] == "conv1.weight" and names[-1] == "fc.weight" and len(names) == 8
+    model.train()
+    nn.functional.cross_entropy(model(x), y).backward()
+    torch.testing.assert_close(torch.tensor([v for _, v in norms]),
+                               torch.stack([p.grad.norm() for _, p in weight_layers(model)]))
+
+
+def test_projection_shortcuts_are_weight_layers_too():
+    names = [name for name, _ in weight_layers(cifar_resnet(8, shortcut="B"))]
+    assert "layer2.0.downsample.0.weight" in names and len(names) == 10
+
+
+def test_plain_gradients_spread_far_more_than_residual_ones_at_init():
+    """The notebook's measurement, on random images: in a batch-normalised plain-56 the first stage's
+    gradients are far larger than the last stage's; in a ResNet-56 they are of the same order."""
+    x, y = torch.randn(32, 3, 32, 32), torch.arange(32) % 10
+
+    def first_over_last(residual: bool) -> float:
+        torch.manual_seed(0)
+        norms = layer_gradient_norms(cifar_resnet(56, residual=residual), x, y)
+        mean = lambda stage: np.mean([v for n, v in norms if n.startswith(stage)])  # noqa: E731
+        return mean("layer1") / mean("layer3")
+
+    plain, residual = first_over_last(False), first_over_last(True)
+    assert plain > 20 and residual < 5 and plain > 10 * residual
+
+
+def test_plot_gradient_norms():
+    names = ["conv1.weight", "layer1.0.conv1.weight", "layer1.0.conv2.weight", "fc.weight"]
+    fig = plot_gradient_norms({"plain-56": list(zip(names, [8.0, 4.0, 2.0, 1.0], strict=True)),
+                               "ResNet-56": list(zip(names, [1.0, 1.0, 1.0, 3.0], strict=True))}, "t")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_title() == "t"
+    data = [line for line in ax.get_lines() if line.get_label() in ("plain-56", "ResNet-56")]
+    assert [list(line.get_ydata()) for line in data] == [[8.0, 4.0, 2.0, 1.0], [1.0, 1.0, 1.0, 3.0]]
+    assert data[0].get_color() != data[1].get_color() and data[0].get_linestyle() == "--"
+    assert sorted(t.get_text() for t in ax.texts) == ["fc", "layer1"]  # stage boundaries, labelled
+
+
+def test_saved_runs_absent_present_and_foreign(tmp_results):
+    assert saved_runs() is None
+    runs = {"plain-20": {"epoch": [1], "train_error": [0.5], "test_error": [0.5], "params": 1, "seconds": 1.0}}
+    save_result("degradation", {"runs": runs, "train_images": 50_000}, command="python -m helpers.degradation --save",
+                device="cuda (NVIDIA H100)")
+    loaded, label = saved_runs()
+    assert loaded == runs
+    assert "saved full run" in label and "--save" in label and "H100" in label and "50,000 training images" in label
+    save_result("other", {"accuracy": 1}, command="x")
+    with pytest.raises(ValueError, match="runs"):
+        saved_runs("other")
+
+
+def test_command_line_trains_saves_and_prints_json(batches_dir, tmp_results, capsys):
+    root, _ = batches_dir  # 100 random training images, 20 test images
+    data = main(["--data", str(root), "--epochs", "1", "--batch-size", "16", "--train-subset", "32",
+                 "--test-subset", "10", "--save", "--no-progress"])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(line["final"]) == set(NETS) and line["train_images"] == 32 and line["epochs"] == 1
+    assert data["test_images"] == 10 and data["config"]["batch_size"] == 16
+    loaded, label = saved_runs()
+    assert loaded == json.loads(json.dumps(data["runs"]))
+    assert "--train-subset 32" in label

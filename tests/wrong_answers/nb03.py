@@ -1,0 +1,89 @@
+"""Wrong answers for 03_residual_blocks."""
+
+WRONG = {
+    "nb03_preact_block": [
+        # the original (post-activation) order
+        "out = F.relu(bn1(conv1(x)))\n"
+        "out = bn2(conv2(out))\n"
+        "return F.relu(out + (x if shortcut is None else shortcut(x)))",
+        # a ReLU after the addition, as in the original block
+        "out = F.relu(bn1(x))\n"
+        "identity = x if shortcut is None else shortcut(out)\n"
+        "out = conv2(F.relu(bn2(conv1(out))))\n"
+        "return F.relu(out + identity)",
+        # the shortcut applied to x instead of relu(bn1(x))
+        "out = F.relu(bn1(x))\n"
+        "identity = x if shortcut is None else shortcut(x)\n"
+        "out = conv2(F.relu(bn2(conv1(out))))\n"
+        "return out + identity",
+        # adds the pre-activated input even when there is no shortcut module
+        "out = F.relu(bn1(x))\n"
+        "identity = out if shortcut is None else shortcut(out)\n"
+        "return conv2(F.relu(bn2(conv1(out)))) + identity",
+        # calls bn1 twice (its running statistics are updated twice)
+        "identity = x if shortcut is None else shortcut(F.relu(bn1(x)))\n"
+        "out = conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))\n"
+        "return out + identity",
+    ],
+    "nb03_pad_shortcut": [
+        # zeros first
+        "x = x[:, :, ::stride, ::stride]\n"
+        "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+        "return torch.cat([zeros, x], dim=1)",
+        # zeros split between both sides (a common implementation, but not this convention)
+        "x = x[:, :, ::stride, ::stride]\n"
+        "extra = out_channels - x.shape[1]\n"
+        "return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))",
+        # max-pooling instead of subsampling
+        "x = F.max_pool2d(x, stride, stride, ceil_mode=True)\n"
+        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        # rounds the size down (nearest-neighbour downscaling)
+        "x = F.interpolate(x, scale_factor=1 / stride, mode='nearest')\n"
+        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        # keeps the second pixel of each pair
+        "x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
+        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        # pads with ones
+        "x = x[:, :, ::stride, ::stride]\n"
+        "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+        "return torch.cat([x, ones], dim=1)",
+    ],
+    "nb03_shortcut_params": [
+        # option B always projects, even where the identity fits
+        "if kind == 'A':\n"
+        "    return 0\n"
+        "return in_channels * out_channels + 2 * out_channels",
+        # the projection's batch norm forgotten
+        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+        "    return 0\n"
+        "return in_channels * out_channels",
+        # a bias in the 1x1 convolution
+        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+        "    return 0\n"
+        "return in_channels * out_channels + out_channels + 2 * out_channels",
+        # counts option A's zero channels as parameters
+        "if stride == 1 and in_channels == out_channels:\n"
+        "    return 0\n"
+        "if kind == 'A':\n"
+        "    return out_channels - in_channels\n"
+        "return in_channels * out_channels + 2 * out_channels",
+    ],
+    "nb03_make_identity": [
+        # gamma only: beta still shifts the branch
+        "with torch.no_grad():\n"
+        "    block.bn2.weight.zero_()",
+        # zero convolution: fine in training mode, not with eval-mode running statistics
+        "with torch.no_grad():\n"
+        "    block.conv2.weight.zero_()\n"
+        "    block.bn2.bias.zero_()",
+        # an identity with a dead branch
+        "with torch.no_grad():\n"
+        "    for bn in (block.bn1, block.bn2):\n"
+        "        bn.weight.zero_()\n"
+        "        bn.bias.zero_()",
+        # makes it plain
+        "block.residual = False",
+        # replaces the computation: nothing left to train
+        "block.forward = lambda x: x",
+    ],
+}
