@@ -9,6 +9,7 @@ zeros on the wrong side, a dead branch...) the message names it.
 from __future__ import annotations
 
 import copy
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,26 @@ def _random_bn(bn: nn.BatchNorm2d, g: torch.Generator) -> nn.BatchNorm2d:
         bn.running_mean.copy_(torch.randn(c, generator=g))
         bn.running_var.copy_(torch.rand(c, generator=g) + 0.5)
     return bn
+
+
+class _Delegated(Exception):
+    """The learner's code used the ready-made shortcut that the exercise asks them to write or count."""
+
+
+def _refuse(*args, **kwargs):
+    raise _Delegated
+
+
+def _without_ready_made_shortcuts(exercise: str, function, *args):
+    """Call ``function`` while ``PadShortcut`` and building convolutions or batch norms raise: the
+    exercise is to write option A (or count the parameters) without ``helpers.models`` doing it."""
+    try:
+        with mock.patch.object(PadShortcut, "forward", _refuse), mock.patch.object(PadShortcut, "__init__", _refuse), \
+                mock.patch.object(nn.Conv2d, "__init__", _refuse), mock.patch.object(nn.BatchNorm2d, "__init__", _refuse):
+            return function(*args)
+    except _Delegated:
+        fail(f"{exercise} used helpers.models' ready-made shortcut (PadShortcut / make_shortcut) or built layers "
+             "to measure them; the point is to do it yourself, with slicing and zeros (or with a formula).")
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -106,7 +127,7 @@ def check_pad_shortcut(pad_shortcut) -> None:
     for n, c, h, w, out_channels, stride in cases:
         x = torch.randn(n, c, h, w, generator=g) + 1.0
         x_before = x.clone()
-        got = pad_shortcut(x, out_channels, stride)
+        got = _without_ready_made_shortcuts("pad_shortcut", pad_shortcut, x, out_channels, stride)
         expected = PadShortcut(stride, out_channels - c)(x)
         call = f"pad_shortcut(x of shape {(n, c, h, w)}, out_channels={out_channels}, stride={stride})"
         if not torch.equal(x, x_before):
@@ -149,7 +170,8 @@ def check_shortcut_params(shortcut_params) -> None:
         shortcut = make_shortcut(kind, in_channels, out_channels, stride)
         expected = 0 if shortcut is None else count_parameters(shortcut)
         call = f"shortcut_params({in_channels}, {out_channels}, stride={stride}, kind={kind!r})"
-        got = shortcut_params(in_channels, out_channels, stride, kind)
+        got = _without_ready_made_shortcuts("shortcut_params", shortcut_params, in_channels, out_channels, stride,
+                                            kind)
         if got == expected:
             continue
         hint = ""

@@ -43,6 +43,9 @@ WRONG = {
         # keeps the second pixel of each pair
         "x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        # delegates to the ready-made module
+        "shortcut = make_shortcut('A', x.shape[1], out_channels, stride)\n"
+        "return x if shortcut is None else shortcut(x)",
         # pads with ones
         "x = x[:, :, ::stride, ::stride]\n"
         "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
@@ -61,6 +64,9 @@ WRONG = {
         "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
         "    return 0\n"
         "return in_channels * out_channels + out_channels + 2 * out_channels",
+        # measures instead of counting
+        "shortcut = make_shortcut(kind, in_channels, out_channels, stride)\n"
+        "return 0 if shortcut is None else count_parameters(shortcut)",
         # counts option A's zero channels as parameters
         "if stride == 1 and in_channels == out_channels:\n"
         "    return 0\n"
