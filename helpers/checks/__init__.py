@@ -7,8 +7,12 @@ inputs, including edge cases, and either prints one line saying it passed or rai
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import types
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, TypeVar
+from unittest import mock
 
 import torch
 
@@ -51,6 +55,75 @@ def exercise_check(name: str) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def _label(owner: Any, name: str) -> str:
+    """How a failure message names a refused attribute: ``torch.nn.functional.conv2d``, ``nn.Conv2d``."""
+    if isinstance(owner, types.ModuleType):
+        return f"{owner.__name__}.{name}"
+    module = owner.__module__
+    prefix = "nn." if module.startswith("torch.nn.") else f"{module}."
+    return f"{prefix}{owner.__qualname__}" if name == "__init__" else f"{owner.__qualname__}.{name}"
+
+
+def _refuser(exercise: str, label: str, hint: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise CheckFailed(f"{exercise}: this exercise asks you to write it yourself; you called {label}."
+                          + (f" {hint}" if hint else ""))
+
+    return refuse
+
+
+@contextlib.contextmanager
+def substituting(replacements: Mapping[Any, Mapping[str, Callable[..., Any]]],
+                 *functions: Callable[..., Any]) -> Iterator[None]:
+    """While the block runs, ``owner.name`` is ``replacements[owner][name]``, also where the learner bound it.
+
+    ``replacements`` maps a module or a class to ``{attribute name: replacement}``. A name imported
+    into the notebook (``from helpers.convolution import conv_output_size``) is bound in the
+    notebook's globals, which patching the module does not reach: every global of the given
+    ``functions`` (the learner's) that *is* one of the replaced objects, under any name, is replaced
+    too (by the replacement of the first attribute that held it). Everything is restored afterwards,
+    also when the block raises.
+    """
+    originals: list[Any] = []  # kept alive, so that their ids stay theirs
+    substitute: dict[int, Callable[..., Any]] = {}
+    with contextlib.ExitStack() as stack:
+        for owner, names in replacements.items():
+            for name, replacement in names.items():
+                original = getattr(owner, name)
+                originals.append(original)
+                substitute.setdefault(id(original), replacement)
+                stack.enter_context(mock.patch.object(owner, name, replacement))
+        saved: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for function in functions:
+            namespace = getattr(function, "__globals__", None)
+            if namespace is None or any(namespace is seen for seen, _ in saved):
+                continue
+            bound = {key: value for key, value in namespace.items() if id(value) in substitute}
+            saved.append((namespace, bound))
+            namespace.update({key: substitute[id(value)] for key, value in bound.items()})
+        try:
+            yield
+        finally:
+            for namespace, bound in saved:
+                namespace.update(bound)
+
+
+def refusing(refused: Mapping[Any, Iterable[str]], *functions: Callable[..., Any], exercise: str,
+             hint: str = "") -> contextlib.AbstractContextManager[None]:
+    """While the block runs, calling any of the ``refused`` attributes raises :class:`CheckFailed`.
+
+    ``refused`` maps a module or a class to attribute names, e.g. ``{F: ["conv2d"], torch: ["conv2d"],
+    nn.Conv2d: ["__init__"]}`` (a class's ``__init__`` refuses building one). For a "write it yourself"
+    exercise the check calls the learner's function inside this block, so that handing the work to
+    the library function the notebook uses fails with a message naming it (and ``hint``): "this
+    exercise asks you to write it yourself; you called torch.nn.functional.conv2d." The learner's
+    ``functions`` are given so that names imported into the notebook are refused too (see
+    :func:`substituting`).
+    """
+    return substituting({owner: {name: _refuser(exercise, _label(owner, name), hint) for name in names}
+                         for owner, names in refused.items()}, *functions)
 
 
 def describe(value: Any) -> str:

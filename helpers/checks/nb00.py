@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
 from helpers.data import MEAN, STD
 
 
@@ -40,12 +40,21 @@ def check_to_input(to_input) -> None:
 
 @exercise_check("hflip")
 def check_hflip(hflip) -> None:
+    """``Tensor.flip`` / ``torch.flip`` on the right axis is the answer; torchvision's ready-made
+    horizontal flip (functional or RandomHorizontalFlip) is refused."""
+    import torchvision.transforms.functional as F1
+    import torchvision.transforms.v2 as T2
     import torchvision.transforms.v2.functional as F
 
     x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)  # H != W: catches the wrong axis
-    got = hflip(x.clone())
+    expected = F.horizontal_flip(x)
+    with refusing({F: ["horizontal_flip", "hflip", "horizontal_flip_image"], F1: ["hflip"],
+                   T2.RandomHorizontalFlip: ["transform"]}, hflip,
+                  exercise="hflip", hint="Which dimension of (B, C, H, W) runs left-right? Tensor.flip "
+                                         "mirrors any dimension you name."):
+        got = hflip(x.clone())
     if isinstance(got, torch.Tensor) and torch.equal(got, x.flip(2)):
         fail("hflip turned the images upside down (it flipped the height axis, dim 2); a horizontal flip "
              "mirrors left and right: the width axis, dim 3.")
-    expect_tensor(got, F.horizontal_flip(x), "hflip(batch) compared with torchvision's horizontal_flip")
+    expect_tensor(got, expected, "hflip(batch) compared with torchvision's horizontal_flip")
     passed("hflip", "mirrors left-right, keeps the batch and channel order")

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import itertools
-from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed
+from helpers import convolution
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+
+# Measuring instead of computing: running a convolution (F.conv2d; nn.Conv2d calls it) or unfolding.
+_BUILTIN_CONV = {F: ["conv2d"], torch: ["conv2d"]}
 
 
 @exercise_check("output_size")
@@ -21,7 +24,10 @@ def check_output_size(output_size) -> None:
             continue
         x = x_cache.setdefault(h, torch.zeros(1, 1, h, h))
         expected = F.conv2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
-        got = output_size(h, k, s, p)
+        with refusing({convolution: ["conv_output_size", "conv2d_loops", "conv2d_unfold"], F: ["conv2d", "unfold"],
+                       torch: ["conv2d"]}, output_size, exercise="output_size",
+                      hint="Count the window positions with a formula (floor division `//`)."):
+            got = output_size(h, k, s, p)
         if isinstance(got, float) and got != int(got):
             fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got}, a fraction; a window either fits or "
                  f"it does not, so round down: floor division `//`. nn.Conv2d gives {expected}.")
@@ -30,10 +36,6 @@ def check_output_size(output_size) -> None:
                  "(padding is added on both sides, and the first window counts too).")
         checked += 1
     passed("output_size", f"equal to nn.Conv2d's output size in {checked} cases, strides 1-3, padding 0-2")
-
-
-def _no_builtin_conv(*args, **kwargs):
-    raise AssertionError("this exercise is about doing it without a convolution function")
 
 
 @exercise_check("conv2d_im2col")
@@ -50,12 +52,10 @@ def check_conv2d_im2col(conv2d_im2col) -> None:
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
         b = torch.randn(ws[0], generator=g) if has_bias else None
         expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-        with mock.patch.object(F, "conv2d", _no_builtin_conv), mock.patch.object(torch, "conv2d", _no_builtin_conv):
-            try:
-                got = conv2d_im2col(x, w, b, stride, padding)
-            except AssertionError:
-                fail("conv2d_im2col called a built-in convolution (F.conv2d or nn.Conv2d); build it from "
-                     "F.unfold and one matrix product instead.")
+        with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, conv2d_im2col,
+                      exercise="conv2d_im2col", hint="Build it from F.unfold and one matrix product (a "
+                                                     "convolution function or an nn.Conv2d does it for you)."):
+            got = conv2d_im2col(x, w, b, stride, padding)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and has_bias:
             if torch.allclose(got + b.view(1, -1, 1, 1), expected, atol=1e-4):
                 fail(f"for {what}: every value is off by the bias; add bias.view(1, -1, 1) (one per output channel).")
@@ -82,7 +82,10 @@ def check_conv_cost(conv_cost) -> None:
         expected_params = sum(p.numel() for p in layer.parameters())
         expected_macs = counter.get_total_flops() // 2  # the counter counts a multiply-add as 2 FLOPs
         call = f"conv_cost({c_in}, {c_out}, {k}, {h}, {w}, stride={stride}, padding={padding}, bias={bias})"
-        got = conv_cost(c_in, c_out, k, h, w, stride, padding, bias)
+        with refusing({convolution: ["conv_cost", "conv2d_params", "conv2d_macs"], **_BUILTIN_CONV,
+                       nn.Conv2d: ["__init__"]}, conv_cost, exercise="conv_cost",
+                      hint="Count with formulas; building or running a layer measures instead of counting."):
+            got = conv_cost(c_in, c_out, k, h, w, stride, padding, bias)
         if not isinstance(got, tuple) or len(got) != 2:
             fail(f"{call} should return a pair (parameters, multiply_adds), got {got!r}.")
         params, macs = got
@@ -107,10 +110,8 @@ def check_pointwise_conv(pointwise_conv) -> None:
     for what, xs, ws in cases:
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
         expected = F.conv2d(x, w[:, :, None, None])
-        with mock.patch.object(F, "conv2d", _no_builtin_conv), mock.patch.object(torch, "conv2d", _no_builtin_conv):
-            try:
-                got = pointwise_conv(x, w)
-            except AssertionError:
-                fail("pointwise_conv called a built-in convolution; write it as a matrix product over channels.")
+        with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, pointwise_conv,
+                      exercise="pointwise_conv", hint="Write it as a matrix product over the channels."):
+            got = pointwise_conv(x, w)
         expect_tensor(got, expected, f"pointwise_conv for {what}, compared with a 1x1 nn.Conv2d", rtol=1e-4, atol=1e-5)
     passed("pointwise_conv", f"equal to a 1x1 convolution in {len(cases)} cases")

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import torch
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed
+from helpers import diagnostics
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
 from helpers.diagnostics import (ShatterMLP, activation_variances, calibrate_batch_norm, gradient_over_grid,
                                  input_grid, lag1_vs_depth)
 
@@ -61,7 +62,10 @@ def check_autocorrelation(my_autocorrelation) -> None:
         ("white noise with max_lag=0", white, 0),
     ]
     for what, g, max_lag in cases:
-        got = np.asarray(my_autocorrelation(g.copy(), max_lag), dtype=np.float64)
+        with refusing({diagnostics: ["autocorrelation", "lag1_correlation"]}, my_autocorrelation,
+                      exercise="my_autocorrelation", hint="Write the sum over pairs yourself, as defined above."):
+            got = my_autocorrelation(g.copy(), max_lag)
+        got = np.asarray(got, dtype=np.float64)
         expected = _reference_acf(g, max_lag)
         if got.shape != expected.shape:
             fail(f"for {what} with max_lag={max_lag} you returned {got.shape[0] if got.ndim else 'a scalar'} values; "

@@ -9,13 +9,13 @@ zeros on the wrong side, a dead branch...) the message names it.
 from __future__ import annotations
 
 import copy
-from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.checks import exercise_check, expect_equal, expect_tensor, fail, passed
+from helpers import models
+from helpers.checks import exercise_check, expect_equal, expect_tensor, fail, passed, refusing
 from helpers.models import BasicBlock, PadShortcut, count_parameters, make_shortcut
 
 
@@ -35,24 +35,15 @@ def _random_bn(bn: nn.BatchNorm2d, g: torch.Generator) -> nn.BatchNorm2d:
     return bn
 
 
-class _Delegated(Exception):
-    """The learner's code used the ready-made shortcut that the exercise asks them to write or count."""
-
-
-def _refuse(*args, **kwargs):
-    raise _Delegated
-
-
 def _without_ready_made_shortcuts(exercise: str, function, *args):
-    """Call ``function`` while ``PadShortcut`` and building convolutions or batch norms raise: the
-    exercise is to write option A (or count the parameters) without ``helpers.models`` doing it."""
-    try:
-        with mock.patch.object(PadShortcut, "forward", _refuse), mock.patch.object(PadShortcut, "__init__", _refuse), \
-                mock.patch.object(nn.Conv2d, "__init__", _refuse), mock.patch.object(nn.BatchNorm2d, "__init__", _refuse):
-            return function(*args)
-    except _Delegated:
-        fail(f"{exercise} used helpers.models' ready-made shortcut (PadShortcut / make_shortcut) or built layers "
-             "to measure them; the point is to do it yourself, with slicing and zeros (or with a formula).")
+    """Call ``function`` while ``make_shortcut``, ``PadShortcut`` and building convolutions or batch
+    norms are refused: the exercise is to write option A (or count the parameters) without
+    ``helpers.models`` doing it."""
+    with refusing({models: ["make_shortcut"], PadShortcut: ["__init__", "forward"], nn.Conv2d: ["__init__"],
+                   nn.BatchNorm2d: ["__init__"]}, function, exercise=exercise,
+                  hint="The point is to do it yourself, with slicing and zeros (or with a formula), not to "
+                       "build helpers.models' shortcut or layers and measure them."):
+        return function(*args)
 
 
 # --------------------------------------------------------------------------- exercise 1

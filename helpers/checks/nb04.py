@@ -8,13 +8,12 @@ sizes, a small eps and a large one) and compares it with ``torch.nn.functional.b
 from __future__ import annotations
 
 import math
-from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed
+from helpers.checks import CheckFailed, exercise_check, expect_tensor, fail, passed, refusing
 
 
 def _channel_dims(x: Tensor) -> tuple[int, ...]:
@@ -53,14 +52,6 @@ def _normalise(x: Tensor, dims: tuple[int, ...], gamma: Tensor, beta: Tensor, ep
     return (x - mean) / denom * gamma.view(_shape(len(gamma), x)) + beta.view(_shape(len(beta), x))
 
 
-class _BuiltinBatchNorm(Exception):
-    """The learner's code called PyTorch's batch norm in an exercise that writes it from scratch."""
-
-
-def _refuse_batch_norm(*args, **kwargs):
-    raise _BuiltinBatchNorm
-
-
 def _call(function, x: Tensor, args: tuple, from_scratch: str = "") -> object:
     """Call the learner's function; a crash names the input's shape (and the 2-D case's axes).
 
@@ -70,14 +61,12 @@ def _call(function, x: Tensor, args: tuple, from_scratch: str = "") -> object:
     try:
         if not from_scratch:
             return function(*args)
-        with mock.patch.object(F, "batch_norm", _refuse_batch_norm), \
-                mock.patch.object(torch, "batch_norm", _refuse_batch_norm):
+        with refusing({F: ["batch_norm"], torch: ["batch_norm"]}, function, exercise=from_scratch,
+                      hint="F.batch_norm is what the nn.BatchNorm layers call too; the point is to write it "
+                           "from scratch, with mean, var and sqrt."):
             return function(*args)
-    except NotImplementedError:
+    except (NotImplementedError, CheckFailed):
         raise
-    except _BuiltinBatchNorm:
-        fail(f"{from_scratch} called PyTorch's batch norm (F.batch_norm or an nn.BatchNorm layer); the point is "
-             "to write it from scratch, with mean, var and sqrt.")
     except Exception as error:
         hint = (" It is a 2-D (N, C) input, as nn.BatchNorm1d takes: the statistics are over dim 0 only."
                 if x.ndim == 2 else "")

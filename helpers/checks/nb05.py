@@ -14,14 +14,22 @@ from unittest import mock
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed
+from helpers import flops, models
+from helpers.checks import CheckFailed, exercise_check, expect_tensor, fail, passed, refusing, substituting
 from helpers.models import Bottleneck, count_parameters, make_shortcut
 
 # (in_channels, channels, stride): identity, projection at stride 1 (first block of ResNet-50),
 # projection at stride 2 (first block of stages 2-4), and deeper stages.
 _BLOCKS = [(256, 64, 1), (64, 64, 1), (256, 128, 2), (512, 128, 1), (1024, 512, 2), (32, 8, 2), (16, 4, 1)]
+
+
+# Counting by building the block (or its layers) and measuring it, or by helpers.flops' formulas.
+_READY_MADE = {models: ["make_shortcut"], Bottleneck: ["__init__"], nn.Conv2d: ["__init__"],
+               nn.BatchNorm2d: ["__init__"], flops: ["bottleneck_cost", "basic_block_cost", "conv_macs", "count_macs",
+                                                    "macs_by_module"]}
 
 
 def _bottleneck(in_channels: int, channels: int, stride: int, groups: int = 1, width_per_group: int = 64) -> Bottleneck:
@@ -35,7 +43,9 @@ def check_bottleneck_params(bottleneck_params) -> None:
         block = _bottleneck(in_channels, channels, stride)
         expected = count_parameters(block)
         call = f"bottleneck_params({in_channels}, {channels}, stride={stride})"
-        got = bottleneck_params(in_channels, channels, stride)
+        with refusing(_READY_MADE, bottleneck_params, exercise="bottleneck_params",
+                      hint="Count with a formula; measure your predictions in a scratch cell instead."):
+            got = bottleneck_params(in_channels, channels, stride)
         if got == expected:
             continue
         out = 4 * channels
@@ -80,7 +90,9 @@ def check_bottleneck_macs(bottleneck_macs) -> None:
             block(torch.zeros(1, in_channels, size, size))
         expected = counter.get_total_flops() // 2
         call = f"bottleneck_macs({in_channels}, {channels}, stride={stride}, size={size})"
-        got = bottleneck_macs(in_channels, channels, stride, size)
+        with refusing({**_READY_MADE, F: ["conv2d"], torch: ["conv2d"]}, bottleneck_macs, exercise="bottleneck_macs",
+                      hint="Count with a formula: one term per convolution, at its output size."):
+            got = bottleneck_macs(in_channels, channels, stride, size)
         if got == expected:
             continue
         has_projection = block.downsample is not None
@@ -186,18 +198,16 @@ def check_grouped_conv2d(grouped_conv2d) -> None:
 
     def ungrouped_only(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if groups != 1:
-            raise AssertionError("grouped_conv2d used groups=")
+            raise CheckFailed("grouped_conv2d passed groups=... to F.conv2d; the point is to build it from ordinary "
+                              "convolutions, one per group, and concatenate the results.")
         return real_conv2d(x, weight, bias, stride, padding, dilation, 1)
 
     for what, xs, ws, groups, stride, padding in cases:
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
         expected = real_conv2d(x, w, stride=stride, padding=padding, groups=groups)
-        with mock.patch.object(F, "conv2d", ungrouped_only):
-            try:
-                got = grouped_conv2d(x, w, groups, stride, padding)
-            except AssertionError:
-                fail("grouped_conv2d passed groups=... to F.conv2d; the point is to build it from ordinary "
-                     "convolutions, one per group, and concatenate the results.")
+        # also where the learner imported it (from torch.nn.functional import conv2d) or called torch.conv2d
+        with substituting({F: {"conv2d": ungrouped_only}, torch: {"conv2d": ungrouped_only}}, grouped_conv2d):
+            got = grouped_conv2d(x, w, groups, stride, padding)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and groups > 1:
             same_input = torch.cat([real_conv2d(x[:, : xs[1] // groups], wg, stride=stride, padding=padding)
                                     for wg in w.chunk(groups, 0)], 1)

@@ -13,5 +13,9 @@ WRONG = {
     "nb00_hflip": [
         "return batch.flip(2)  # upside down",
         "return batch",
+        "import torchvision.transforms.v2.functional as TF\n"
+        "return TF.horizontal_flip(batch)  # torchvision does it",
+        "from torchvision.transforms.functional import hflip as flip_lr\n"
+        "return flip_lr(batch)  # torchvision does it, imported under another name",
     ],
 }

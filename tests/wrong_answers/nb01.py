@@ -6,6 +6,8 @@ WRONG = {
         "return (h + p - k) // s + 1  # padding on one side only",
         "return (h + 2 * p - k) // s  # forgets the first window",
         "return -(-(h + 2 * p - k) // s) + 1  # rounds up",
+        "return conv_output_size(h, k, s, p)  # the library function the notebook imports",
+        "return F.conv2d(torch.zeros(1, 1, h, h), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]  # measures",
     ],
     "nb01_conv2d_im2col": [
         "n, _, h, w = x.shape\n"
@@ -31,6 +33,9 @@ WRONG = {
         "    out = out + bias.view(1, -1, 1)\n"
         "return out.view(n, c_out, h + 2 * padding - kh + 1, w + 2 * padding - kw + 1)  # ignores the stride",
         "return F.conv2d(x, weight, bias, stride=stride, padding=padding)  # not im2col",
+        "return conv2d_unfold(x, weight, bias, stride=stride, padding=padding)  # the library function",
+        "from torch.nn.functional import conv2d\n"
+        "return conv2d(x, weight, bias, stride=stride, padding=padding)  # imported under its own name",
     ],
     "nb01_conv_cost": [
         "h_out = (h + 2 * padding - k) // stride + 1\n"
@@ -46,11 +51,21 @@ WRONG = {
         "w_out = (w + 2 * padding - k) // stride + 1\n"
         "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
         "return params, c_out * h_out * w_out * k * k  # forgets the input channels",
+        "from helpers.convolution import conv_cost as measure\n"
+        "return measure(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias), (h, w))  # the library",
+        "h_out = conv_output_size(h, k, stride, padding)\n"
+        "w_out = conv_output_size(w, k, stride, padding)\n"
+        "return conv2d_params(c_in, c_out, k, bias=bias), conv2d_macs(c_in, c_out, k, h_out, w_out)  # the library",
+        "layer = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)\n"
+        "with FlopCounterMode(display=False) as counter:\n"
+        "    layer(torch.zeros(1, c_in, h, w))\n"
+        "return sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2  # measures",
     ],
     "nb01_pointwise_conv": [
         "n, c, h, w = x.shape\n"
         "return (x.reshape(n, h * w, c) @ weight.T).reshape(n, -1, h, w)  # reshape without moving the channels",
         "return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
         "return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
+        "return conv2d_unfold(x, weight[:, :, None, None])  # the library function",
     ],
 }

@@ -21,6 +21,9 @@ WRONG = {
         "return np.array([d[:-k] @ d[k:] for k in range(max_lag + 1)]) / (d @ d)  # d[:-0] is empty",
         "d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
         "return np.array([d[: len(d) - k] @ d[k:] for k in range(max_lag + 1)])  # not normalised",
+        "return autocorrelation(g, max_lag)  # the library function the notebook imports",
+        "import helpers.diagnostics as D\n"
+        "return D.autocorrelation(g, max_lag)  # the library function, through its module",
     ],
     "nb02_mean_lag1": [
         "values = []\n"

@@ -73,6 +73,11 @@ WRONG = {
         "if kind == 'A':\n"
         "    return out_channels - in_channels\n"
         "return in_channels * out_channels + 2 * out_channels",
+        # builds option B's layers by hand to measure them
+        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+        "    return 0\n"
+        "return count_parameters(nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),\n"
+        "                                      nn.BatchNorm2d(out_channels)))",
     ],
     "nb03_make_identity": [
         # gamma only: beta still shifts the branch

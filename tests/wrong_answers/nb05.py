@@ -19,6 +19,9 @@ WRONG = {
         "if stride != 1 or in_channels != channels:\n"
         "    params += in_channels * channels + 2 * channels\n"
         "return params",
+        "shortcut = make_shortcut('B', in_channels, 4 * channels, stride)\n"
+        "return count_parameters(Bottleneck(in_channels, channels, stride, shortcut))  # measures",
+        "return bottleneck_cost(in_channels, channels, stride).params  # the library's formula",
     ],
     "nb05_bottleneck_macs": [
         "out = 4 * channels\n"
@@ -52,6 +55,9 @@ WRONG = {
         "if stride != 1 or in_channels != out:\n"
         "    macs += in_channels * out * size * size\n"
         "return macs",
+        "return bottleneck_cost(in_channels, channels, stride, size).macs  # the library's formula",
+        "return count_macs(Bottleneck(in_channels, channels, stride, make_shortcut('B', in_channels, 4 * channels, stride)),\n"
+        "                  (1, in_channels, size, size))  # measures",
     ],
     "nb05_bottleneck_forward": [
         "out = F.relu(block.bn1(block.conv1(x)))\n"
@@ -88,5 +94,8 @@ WRONG = {
         "parts = [F.conv2d(xg, wg, stride=stride, padding=padding)\n"
         "         for xg, wg in zip(x.chunk(groups, 1), weight.chunk(groups, 0))]\n"
         "return torch.stack(parts, 1).sum(1)  # sums the groups instead of concatenating",
+        "return torch.conv2d(x, weight, None, stride, padding, 1, groups)  # torch.conv2d with groups",
+        "from torch.nn.functional import conv2d\n"
+        "return conv2d(x, weight, stride=stride, padding=padding, groups=groups)  # imported under its own name",
     ],
 }
