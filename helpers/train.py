@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--tensorboard", default=None, metavar="DIR", help="also log scalars for TensorBoard")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--save-result", default=None, metavar="NAME",
+                        help="also write results/NAME.json (the JSON line, the history, the command, date and device); "
+                             "notebook 06 shows results/resnet34_cifar10.json next to its own run")
     args = parser.parse_args(argv)
     if args.quick:
         for key, value in QUICK.items():
@@ -409,6 +412,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "device": device_name(device),
         "seed": args.seed,
     }
+    if args.save_result:
+        from helpers.results import save_result
+
+        command = "python -m helpers.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        save_result(args.save_result, {**result, "train_images": train_loader.num_images, "config": asdict(config),
+                                       "history": history.to_dict()}, command=command, device=result["device"])
     print(json.dumps(result))
     return result
 

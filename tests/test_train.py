@@ -174,3 +174,19 @@ def test_cli_trains_checkpoints_resumes_and_prints_json(image_folder, tmp_path, 
     out = capsys.readouterr().out
     assert "Resuming from" in out and "1 of 2 epochs done" in out
     assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
+
+
+def test_cli_saves_a_result_file_for_the_notebooks(image_folder, tmp_path, capsys, monkeypatch):
+    from helpers.results import load_result
+
+    monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path / "results"))
+    root, _ = image_folder
+    argv = ["--model", "resnet18", "--width", "4", "--batch-size", "8", "--epochs", "1", "--data", str(root),
+            "--no-progress", "--save-result", "r18_test"]
+    T.main(argv)
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    saved = load_result("r18_test")
+    assert saved["command"] == "python -m helpers.train " + " ".join(argv)
+    assert saved["device"] == printed["device"] and saved["date"]
+    assert saved["data"]["test_acc"] == printed["test_acc"] and saved["data"]["history"]["epoch"] == [1]
+    assert saved["data"]["train_images"] > 0
