@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from helpers.data import CLASSES
@@ -69,6 +70,15 @@ def real_cifar10_dir() -> Path:
     if not REAL_CIFAR10_DIR:
         pytest.skip("CIFAR10_DIR is not set (CI sets it to the unpacked ../shared copy)")
     return Path(REAL_CIFAR10_DIR)
+
+
+@pytest.fixture
+def one_thread():
+    """For tests on tiny tensors: one thread is as fast, and does not stall when the cores are busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

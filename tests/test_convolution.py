@@ -12,13 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from helpers.convolution import conv2d_loops, conv2d_macs, conv2d_params, conv2d_unfold, conv_cost, conv_output_size
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny: one thread is as fast, and does not stall when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 def test_output_size_matches_conv2d():

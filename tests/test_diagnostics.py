@@ -14,13 +14,7 @@ from helpers.diagnostics import (ShatterMLP, activation_variances, autocorrelati
 X = input_grid(64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny: one thread is as fast, and does not stall when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 def finite_difference(model, x, eps=1e-6):

@@ -28,13 +28,7 @@ from helpers.variance import (
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are small: one thread is as fast, and does not stall when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 # --------------------------------------------------------------------------- the stack and its laws

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-import torch
 
 from helpers.convolution import conv_output_size
 from helpers.widgets import (build_explorer, output_size_explorer, output_size_view, shattered_gradients_explorer,
@@ -12,13 +11,7 @@ from helpers.widgets import (build_explorer, output_size_explorer, output_size_v
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny: one thread is as fast, and does not stall when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 
 @pytest.mark.parametrize("h, k, s, p", [(7, 3, 2, 1), (8, 3, 2, 0), (16, 7, 1, 3), (5, 1, 4, 0), (1, 1, 1, 0)])
