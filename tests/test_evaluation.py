@@ -127,6 +127,7 @@ def test_plots_have_titles_and_labels():
 
 def test_live_curves_display_once_then_update_in_place():
     handle = mock.Mock()
+    open_before = set(plt.get_fignums())  # other tests may have left figures open
     with mock.patch("IPython.display.display", return_value=handle) as display:
         live = evaluation.LiveCurves("run", epochs=3)
         for epochs in (1, 2, 3):
@@ -135,4 +136,4 @@ def test_live_curves_display_once_then_update_in_place():
     assert handle.update.call_count == 2 and live.updates == 3
     image = handle.update.call_args.args[0]
     assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert plt.get_fignums() == []  # no figure left open to be shown a second time
+    assert set(plt.get_fignums()) == open_before  # no figure of its own left open to be shown a second time
