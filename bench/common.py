@@ -9,6 +9,8 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
+from helpers.train import synchronize
+
 
 class ArrayDataset(Dataset):
     """The tutorial pipeline: one PIL image at a time through torchvision transforms."""
@@ -33,17 +35,10 @@ def torchvision_resnet34_cifar(num_classes: int = 10) -> nn.Module:
     return model
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def timed(run: Callable[[], int], device: torch.device) -> float:
     """Images per second of ``run()`` (which returns how many images it processed)."""
-    sync(device)
+    synchronize(device)
     start = time.perf_counter()
     images = run()
-    sync(device)
+    synchronize(device)
     return images / (time.perf_counter() - start)

@@ -21,7 +21,7 @@ from torch import nn
 from common import timed, torchvision_resnet34_cifar  # bench/common.py
 from helpers.models import resnet34
 from helpers.runtime import device_name, pick_device, seed_everything
-from helpers.train import TrainConfig, make_optimizer, prepare, train_step, uses_channels_last
+from helpers.train import TrainConfig, make_optimizer, prepare, train_step, uses_amp, uses_channels_last
 
 
 def main() -> None:
@@ -34,6 +34,8 @@ def main() -> None:
                         help="auto = the loop's default (CUDA only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile our model (the CLI's --compile)")
     args = parser.parse_args()
+    if args.width != 64:
+        parser.error("--width other than 64 has no torchvision counterpart; use the default")
 
     device = pick_device()
     cuda = device.type == "cuda"
@@ -51,15 +53,13 @@ def main() -> None:
     ours_x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
     optimizer, _ = make_optimizer(ours_model, config, steps_per_epoch=1000)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    amp = cuda if config.amp is None else config.amp
+    amp = uses_amp(config, device)
 
     def ours(n: int) -> int:
         for _ in range(n):
             train_step(ours_step_model, ours_x, y, criterion, optimizer, amp)
         return n * batch
 
-    if args.width != 64:
-        raise SystemExit("--width other than 64 has no torchvision counterpart; use the default")
     tv_model = torchvision_resnet34_cifar().to(device)
     tv_optimizer = torch.optim.SGD(tv_model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
 
@@ -86,7 +86,7 @@ def main() -> None:
         "steps_per_round": steps,
         "rounds": args.rounds,
         "ours": {"model": "helpers.models.resnet34(stem='cifar')", "channels_last": channels_last,
-                 "bf16_autocast": amp and cuda, "compile": args.compile,
+                 "bf16_autocast": amp, "compile": args.compile,
                  "images_per_s": round(ours_rate, 1)},
         "baseline": {"model": "torchvision resnet34 + CIFAR stem, fp32, plain loop",
                      "images_per_s": round(baseline_rate, 1)},

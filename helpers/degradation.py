@@ -236,10 +236,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
     parser.add_argument("--save", action="store_true", help=f"write results/{RESULT_NAME}.json (command, date, device)")
     parser.add_argument("--no-progress", action="store_true")
+    if parser.parse_known_args(argv)[0].quick:
+        parser.set_defaults(**QUICK)  # the preset replaces the defaults; options given explicitly still win
     args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
+    if args.quick and args.save:
+        parser.error("--save writes the full run that notebook 03 shows as such; do not combine it with --quick")
 
     from helpers.results import save_result
     from helpers.runtime import device_name, pick_device

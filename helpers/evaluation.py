@@ -52,7 +52,7 @@ def confusion_matrix(labels: Any, predictions: Any, num_classes: int = len(CLASS
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
     for name, values in (("labels", labels), ("predictions", predictions)):
         if len(values) and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(f"{name} must lie in 0..{num_classes - 1}, found {values.min()}..{values.max()}")
+            raise ValueError(f"{name} must lie in 0..{num_classes - 1}, found {values.min().item()}..{values.max().item()}")
     # one flat bincount: pair (i, j) lands in bin i * C + j, duplicates counted (unlike cm[i, j] += 1)
     flat = torch.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes)
     return flat.view(num_classes, num_classes)

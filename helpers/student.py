@@ -180,7 +180,10 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-            if is_solution(cell) and BEGIN_SOLUTION in cell.source:
+            if is_solution(cell):
+                if BEGIN_SOLUTION not in cell.source:  # nothing to stub: the edition would give the answer away
+                    raise ValueError(f"solution cell {_nbgrader(cell).get('grade_id')!r} has no "
+                                     f"{BEGIN_SOLUTION!r} / {END_SOLUTION!r} markers around its answer")
                 cell.source = stub_source(cell.source)
             if BEGIN_HIDDEN in cell.source:
                 cell.source = strip_hidden_tests(cell.source)
@@ -320,7 +323,10 @@ def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int
     master = _master_for(path, master_dir)
     reference = master if master is not None else submitted
     wanted = exercises(reference, path.name)
-    solutions = {e.grade_id: submitted.cells[e.solution_index].source for e in exercises(submitted, path.name)}
+    if master is not None:  # only the learner's solution cells are used: a moved or deleted check does not matter
+        solutions = {_nbgrader(c).get("grade_id"): c.source for c in submitted.cells if is_solution(c)}
+    else:
+        solutions = {e.grade_id: submitted.cells[e.solution_index].source for e in exercises(submitted, path.name)}
     setups = setup_sources(reference)
 
     results: list[Result] = []

@@ -217,7 +217,7 @@ def fit(
 
     config = config or TrainConfig()
     device = next(model.parameters()).device
-    amp = device.type == "cuda" if config.amp is None else config.amp
+    amp = uses_amp(config, device)
     steps_per_epoch = len(train_loader)
     if steps_per_epoch == 0:
         raise ValueError("train_loader yields no batches")
@@ -228,22 +228,36 @@ def fit(
     history, start_epoch, elapsed = History(), 0, 0.0
 
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        # Loaded on the CPU: load_state_dict moves weights and optimiser state to the parameters'
+        # device, and the random-number states must stay CPU byte tensors.
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "compile")}
         current = {k: v for k, v in asdict(config).items() if k not in ("epochs", "compile")}
         if saved != current:
             raise ValueError(f"checkpoint {checkpoint} was written with a different configuration "
                              f"({saved}); pass resume=False to start over, or use the same settings.")
+        saved_steps = state.get("steps_per_epoch", steps_per_epoch)
+        if saved_steps != steps_per_epoch:
+            raise ValueError(f"checkpoint {checkpoint} was written with {saved_steps} batches per epoch, this "
+                             f"train_loader has {steps_per_epoch} (another data subset or batch size?); pass "
+                             "resume=False to start over.")
+        start_epoch = state["epoch"] + 1
+        if start_epoch > config.epochs:
+            raise ValueError(f"checkpoint {checkpoint} has already trained {start_epoch} epochs, more than "
+                             f"epochs={config.epochs}; ask for at least {start_epoch} epochs, or start over.")
         _unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         _set_rng_state(state["rng"])
         history = History.from_dict(state["history"])
-        start_epoch = state["epoch"] + 1
         elapsed = history.elapsed_s[-1] if history.elapsed_s else 0.0
         # said even without progress bars: a resumed run must never look like a fresh one
         print(f"Resuming from {checkpoint}: {start_epoch} of {config.epochs} epochs done, "
               f"test accuracy so far {history.test_acc[-1]:.2%}.")
+        if state["config"]["epochs"] != config.epochs:
+            print(f"Note: the run was planned for {state['config']['epochs']} epochs and now goes to "
+                  f"{config.epochs}; the learning-rate schedule continues on the new length (a warm restart), "
+                  "so the result differs from an uninterrupted run of that length.")
 
     writer = _tensorboard_writer(log_dir) if log_dir is not None else None
     epochs = range(start_epoch, config.epochs)
@@ -255,7 +269,7 @@ def fit(
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         step_losses = []
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress, total=steps_per_epoch)
         for x, y in batches:
@@ -266,7 +280,7 @@ def fit(
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
             step_losses.append(loss.detach())
-        _sync(device)
+        synchronize(device)
         train_time = time.perf_counter() - start
         history.step_loss.extend(torch.stack(step_losses).float().cpu().tolist())  # one sync per epoch
         scores = evaluate(model, test_loader, amp)
@@ -287,7 +301,7 @@ def fit(
         if checkpoint is not None:
             save_checkpoint(checkpoint, model=_unwrap(model).state_dict(), optimizer=optimizer.state_dict(),
                             schedule=schedule.state_dict(), rng=_rng_state(), history=history.to_dict(),
-                            config=asdict(config), epoch=epoch)
+                            config=asdict(config), epoch=epoch, steps_per_epoch=steps_per_epoch)
         if on_epoch_end is not None:
             on_epoch_end(history)
     if writer is not None:
@@ -316,12 +330,18 @@ def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: nn
     return loss, logits
 
 
+def uses_amp(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the loop trains under bf16 autocast: ``config.amp``, or by default on CUDA only."""
+    return device.type == "cuda" if config.amp is None else config.amp
+
+
 def uses_channels_last(config: TrainConfig, device: torch.device) -> bool:
     """Whether the loop runs the model channels-last: ``config.channels_last``, or by default CUDA only."""
     return device.type == "cuda" if config.channels_last is None else config.channels_last
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (for honest timings)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
@@ -376,11 +396,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--save-result", default=None, metavar="NAME",
                         help="also write results/NAME.json (the JSON line, the history, the command, date and device); "
                              "notebook 06 shows results/resnet34_cifar10.json next to its own run")
+    if parser.parse_known_args(argv)[0].quick:
+        parser.set_defaults(**QUICK)  # the preset replaces the defaults; options given explicitly still win
     args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            if parser.get_default(key) == getattr(args, key):  # explicit options win over the preset
-                setattr(args, key, value)
 
     from helpers.data import cifar10_loaders
     from helpers.models import count_parameters

@@ -182,3 +182,8 @@ def test_command_line_trains_saves_and_prints_json(batches_dir, tmp_results, cap
     loaded, label = saved_runs()
     assert loaded == json.loads(json.dumps(data["runs"]))
     assert "--train-subset 32" in label
+
+
+def test_cli_refuses_to_save_a_quick_run_as_the_full_one():
+    with pytest.raises(SystemExit):
+        main(["--quick", "--save"])

@@ -1,6 +1,7 @@
 """helpers.student: stubbing, the student edition, the exercise table and the grader."""
 from __future__ import annotations
 
+import copy
 import textwrap
 
 import nbformat
@@ -209,3 +210,23 @@ def test_grade_survives_timeouts_dead_kernels_and_edited_checks(tmp_path):
     assert got["ex_after"].passed  # graded in a fresh kernel after the one that died
     assert not got["ex_edited"].passed and "expected 3" in got["ex_edited"].message  # the master's check ran
     assert not got["ex_deleted"].passed and "missing" in got["ex_deleted"].message
+
+
+def test_a_solution_cell_without_markers_is_refused():
+    nb = tiny_notebook([("ex_add", "return x + OFFSET", "pass")])
+    nb.cells[3].source = "def ex_add(x):\n    return x + OFFSET"
+    with pytest.raises(ValueError, match="'ex_add' has no '### BEGIN SOLUTION'"):
+        student.student_notebook(nb)
+
+
+@pytest.mark.slow
+def test_grade_ignores_a_check_cell_the_learner_deleted(tmp_path):
+    master = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3, 'expected 3'")
+                            for name in ("ex_a", "ex_b")])
+    submitted = copy.deepcopy(master)
+    del submitted.cells[4]  # ex_a's check cell
+    for folder, nb in (("master", master), ("submitted", submitted)):
+        (tmp_path / folder).mkdir()
+        nbformat.write(nb, tmp_path / folder / "01_tiny.ipynb")
+    results = student.grade(tmp_path / "submitted", master_dir=tmp_path / "master", timeout=120)
+    assert [(r.grade_id, r.passed) for r in results] == [("ex_a", True), ("ex_b", True)]

@@ -190,3 +190,34 @@ def test_cli_saves_a_result_file_for_the_notebooks(image_folder, tmp_path, capsy
     assert saved["device"] == printed["device"] and saved["date"]
     assert saved["data"]["test_acc"] == printed["test_acc"] and saved["data"]["history"]["epoch"] == [1]
     assert saved["data"]["train_images"] > 0
+
+
+def test_quick_preset_keeps_explicit_options(image_folder, capsys):
+    root, _ = image_folder
+    T.main(["--quick", "--epochs", "1", "--width", "4", "--batch-size", "8", "--data", str(root), "--no-progress"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (result["model"], result["epochs"], result["width"], result["batch_size"]) == ("resnet34", 1, 4, 8)
+
+
+def test_resume_refuses_another_data_size_and_fewer_epochs(tmp_path):
+    images, labels = toy_data()
+    checkpoint = tmp_path / "run.pt"
+    config = T.TrainConfig(epochs=2, batch_size=16, lr=0.05)
+    train, test = loaders()
+    T.fit(tiny_model(), train, test, config, checkpoint=checkpoint, progress=False)
+    smaller = DeviceLoader((images[:48], labels[:48]), 16, train=True, device="cpu")
+    with pytest.raises(ValueError, match="batches per epoch"):
+        T.fit(tiny_model(), smaller, test, config, checkpoint=checkpoint, progress=False)
+    with pytest.raises(ValueError, match="more than epochs=1"):
+        T.fit(tiny_model(), train, test, T.TrainConfig(epochs=1, batch_size=16, lr=0.05), checkpoint=checkpoint,
+              progress=False)
+
+
+def test_extending_a_finished_run_says_it_is_a_warm_restart(tmp_path, capsys):
+    checkpoint = tmp_path / "run.pt"
+    train, test = loaders()
+    T.fit(tiny_model(), train, test, T.TrainConfig(epochs=1, batch_size=16, lr=0.05), checkpoint=checkpoint,
+          progress=False)
+    history = T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.05),
+                    checkpoint=checkpoint, progress=False)
+    assert history.epoch == [1, 2] and "warm restart" in capsys.readouterr().out

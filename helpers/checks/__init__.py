@@ -135,6 +135,12 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
+def close(got: Any, expected: torch.Tensor, *, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """Whether ``got`` is a tensor of ``expected``'s shape with the same values (within tolerance)."""
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
+            and torch.allclose(got.detach().double(), expected.detach().double(), rtol=rtol, atol=atol))
+
+
 def expect_tensor(got: Any, expected: torch.Tensor, what: str, *, rtol: float = 1e-4, atol: float = 1e-5) -> None:
     """Same type, shape and values (within tolerance) as ``expected``; otherwise say which differs."""
     if not isinstance(got, torch.Tensor):

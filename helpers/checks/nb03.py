@@ -15,13 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers import models
-from helpers.checks import exercise_check, expect_equal, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_equal, expect_tensor, fail, passed, refusing
 from helpers.models import BasicBlock, PadShortcut, count_parameters, make_shortcut
-
-
-def _close(a: object, b: Tensor) -> bool:
-    return isinstance(a, Tensor) and a.shape == b.shape and torch.allclose(a.detach().double(), b.detach().double(),
-                                                                         rtol=1e-4, atol=1e-5)
 
 
 def _random_bn(bn: nn.BatchNorm2d, g: torch.Generator) -> nn.BatchNorm2d:
@@ -87,15 +82,15 @@ def check_preact_block(preact_block) -> None:
             mode = "training" if training else "eval"
             if not torch.equal(x, x_before):
                 fail("preact_block changed its input x in place (an in-place ReLU on x?); compute new tensors.")
-            if isinstance(got, Tensor) and got.shape == expected.shape and not _close(got, expected):
+            if isinstance(got, Tensor) and got.shape == expected.shape and not close(got, expected):
                 identity = x if ours[4] is None else ours[4](F.relu(ours[0](x)))
-                if _close(got, F.relu(expected)) and not _close(expected, F.relu(expected)):
+                if close(got, F.relu(expected)) and not close(expected, F.relu(expected)):
                     fail(f"on {what}: your output has a ReLU after the addition. The pre-activation block "
                          "returns the sum itself, so the shortcut path stays a pure identity from block to block.")
-                if kind and _close(got, expected - identity + ours[4](x)):
+                if kind and close(got, expected - identity + ours[4](x)):
                     fail(f"on {what}: the shortcut was applied to x. In this exercise it takes the pre-activated "
                          "input relu(bn1(x)), like the branch.")
-                if not kind and _close(got, expected - x + F.relu(ours[0](x))):
+                if not kind and close(got, expected - x + F.relu(ours[0](x))):
                     fail(f"on {what}: you added relu(bn1(x)) instead of x. Without a shortcut module the "
                          "block adds its input x itself.")
             expect_tensor(got, expected, f"preact_block on {what}, {mode} mode")
@@ -129,16 +124,16 @@ def check_pad_shortcut(pad_shortcut) -> None:
                  f"stride {stride}) gives {tuple(branch[2:])}: they could not be added. Keep pixels 0, "
                  f"{stride}, {2 * stride}, ... (x[:, :, ::{stride}, ::{stride}]); for odd sizes that keeps the "
                  "last row too.")
-        if isinstance(got, Tensor) and got.shape == expected.shape and not _close(got, expected):
+        if isinstance(got, Tensor) and got.shape == expected.shape and not close(got, expected):
             sub = x[:, :, ::stride, ::stride]
             extra = out_channels - c
-            if _close(got[:, extra:], sub) and extra > 0:
+            if close(got[:, extra:], sub) and extra > 0:
                 fail(f"{call}: the zero channels come first. Append them after the existing channels, so that "
                      "channel k of the input stays channel k.")
-            if extra > 0 and _close(got[:, extra // 2: extra // 2 + c], sub):
+            if extra > 0 and close(got[:, extra // 2: extra // 2 + c], sub):
                 fail(f"{call}: you split the zero channels between both sides. This exercise (and "
                      "helpers.models.PadShortcut) appends all of them after the existing channels.")
-            if _close(got[:, :c], F.max_pool2d(x, stride, stride, ceil_mode=True)) or _close(
+            if close(got[:, :c], F.max_pool2d(x, stride, stride, ceil_mode=True)) or close(
                     got[:, :c], F.avg_pool2d(x, stride, stride, ceil_mode=True)):
                 fail(f"{call}: you pooled. Option A keeps one pixel of each {stride}x{stride} square, the "
                      "top-left one, as a stride-2 1x1 convolution would see it.")
@@ -205,7 +200,7 @@ def check_make_identity(make_identity) -> None:
             x = torch.relu(torch.randn(4, channels, size, size, generator=g))
             with torch.no_grad():
                 got = block(x.clone())
-            if not _close(got, x):
+            if not close(got, x):
                 detail = ""
                 if not training:
                     detail = (" In eval mode batch norm uses the running statistics: a zero input to bn2 comes out "

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from helpers.checks import CheckFailed, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import CheckFailed, close, exercise_check, expect_tensor, fail, passed, refusing
 
 
 def _channel_dims(x: Tensor) -> tuple[int, ...]:
@@ -38,10 +38,6 @@ def _cases(seed: int) -> list[tuple[Tensor, Tensor, Tensor, float]]:
         beta = torch.randn(c, generator=g)
         cases.append((x, gamma, beta, eps))
     return cases
-
-
-def _close(a: object, b: Tensor) -> bool:
-    return isinstance(a, Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=1e-4, atol=1e-5)
 
 
 def _normalise(x: Tensor, dims: tuple[int, ...], gamma: Tensor, beta: Tensor, eps: float, unbiased: bool = False,
@@ -77,24 +73,24 @@ def _diagnose_train(got: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, eps: fl
     """Name the usual mistakes in a batch-norm training-mode forward pass, if one fits."""
     dims = _channel_dims(x)
     ones, zeros = torch.ones_like(gamma), torch.zeros_like(beta)
-    if x.numel() // x.shape[1] > 1 and _close(got, _normalise(x, dims, gamma, beta, eps, unbiased=True)):
+    if x.numel() // x.shape[1] > 1 and close(got, _normalise(x, dims, gamma, beta, eps, unbiased=True)):
         fail("your output uses the unbiased variance (dividing by n - 1). Batch norm normalises with the "
              "biased variance (divide by n, `unbiased=False`); the unbiased one is used only for the running "
              "estimate.")
-    if x.ndim > 2 and _close(got, _normalise(x, (0,), gamma, beta, eps)):
+    if x.ndim > 2 and close(got, _normalise(x, (0,), gamma, beta, eps)):
         fail("you normalised over the batch axis only, separately at every pixel. Batch norm for images "
              "computes one mean and one variance per channel, over the batch AND the height and width: "
              "dims (0, 2, 3).")
     per_sample = tuple(range(1, x.ndim))
-    if x.shape[0] > 1 and _close(got, _normalise(x, per_sample, gamma, beta, eps)):
+    if x.shape[0] > 1 and close(got, _normalise(x, per_sample, gamma, beta, eps)):
         fail("you normalised each image separately (over channels and pixels: that is layer norm). Batch norm "
              "computes one mean and one variance per channel, over the batch: dims (0, 2, 3) for images, "
              "dim 0 for (N, C) inputs.")
-    if _close(got, _normalise(x, dims, gamma, beta, 0.0)):
+    if close(got, _normalise(x, dims, gamma, beta, 0.0)):
         fail("you forgot eps: divide by sqrt(var + eps), not sqrt(var).")
-    if _close(got, _normalise(x, dims, gamma, beta, eps, sqrt=False)):
+    if close(got, _normalise(x, dims, gamma, beta, eps, sqrt=False)):
         fail("you divided by (var + eps) itself; divide by its square root, the standard deviation.")
-    if _close(got, _normalise(x, dims, ones, zeros, eps)):
+    if close(got, _normalise(x, dims, ones, zeros, eps)):
         fail("the normalisation is right but gamma and beta are missing: return gamma * x_hat + beta "
              "(reshaped to (1, C, 1, 1) so they apply per channel).")
 
@@ -108,7 +104,7 @@ def check_batch_norm_train(batch_norm_train) -> None:
         if not torch.equal(x, x_before):
             fail("batch_norm_train changed its input x in place; compute a new tensor instead.")
         expected = F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
-        if isinstance(got, Tensor) and got.shape == expected.shape and not _close(got, expected):
+        if isinstance(got, Tensor) and got.shape == expected.shape and not close(got, expected):
             _diagnose_train(got, x, gamma, beta, eps)
         expect_tensor(got, expected, f"batch_norm_train on an input of shape {tuple(x.shape)} (eps={eps}) "
                                      "compared with F.batch_norm(training=True)")
@@ -174,17 +170,17 @@ def check_batch_norm_eval(batch_norm_eval) -> None:
         if not (torch.equal(args[1], running_mean) and torch.equal(args[2], running_var)):
             fail("batch_norm_eval changed the running statistics; in eval mode they are only read, never updated.")
         expected = F.batch_norm(x, running_mean, running_var, gamma, beta, training=False, eps=eps)
-        if isinstance(got, Tensor) and got.shape == expected.shape and not _close(got, expected):
+        if isinstance(got, Tensor) and got.shape == expected.shape and not close(got, expected):
             for unbiased in (False, True):
-                if x.numel() // c > 1 and _close(got, _normalise(x, _channel_dims(x), gamma, beta, eps, unbiased)):
+                if x.numel() // c > 1 and close(got, _normalise(x, _channel_dims(x), gamma, beta, eps, unbiased)):
                     fail(f"on an input of shape {shape} your output is normalised with the batch's own mean and "
                          "variance. In eval mode batch norm uses the running statistics collected during training, "
                          "so that an image's output does not depend on the other images in its batch.")
             view = _shape(c, x)
             centred = x - running_mean.view(view)
-            if _close(got, centred / running_var.view(view).sqrt() * gamma.view(view) + beta.view(view)):
+            if close(got, centred / running_var.view(view).sqrt() * gamma.view(view) + beta.view(view)):
                 fail("you forgot eps: divide by sqrt(running_var + eps).")
-            if _close(got, centred / (running_var.view(view) + eps) * gamma.view(view) + beta.view(view)):
+            if close(got, centred / (running_var.view(view) + eps) * gamma.view(view) + beta.view(view)):
                 fail("you divided by running_var + eps itself; divide by its square root, the standard deviation.")
         expect_tensor(got, expected, f"batch_norm_eval on an input of shape {shape} (eps={eps}), compared with "
                                      "F.batch_norm(training=False)")
@@ -286,19 +282,19 @@ def check_fold_batch_norm(fold_batch_norm) -> None:
         if not (isinstance(weight, Tensor) and isinstance(bias, Tensor)):
             fail(f"fold_batch_norm should return two tensors (weight, bias), got {type(weight).__name__} and "
                  f"{type(bias).__name__}.")
-        right = (weight.shape == expected_w.shape and bias.shape == expected_b.shape and _close(weight, expected_w)
-                 and _close(bias, expected_b))
+        right = (weight.shape == expected_w.shape and bias.shape == expected_b.shape and close(weight, expected_w)
+                 and close(bias, expected_b))
         if right:
             with torch.no_grad():
-                right = _close(F.conv2d(x, weight, bias, padding=k // 2), expected)
+                right = close(F.conv2d(x, weight, bias, padding=k // 2), expected)
         if not right and weight.shape == expected_w.shape and bias.shape == expected_b.shape:
             no_eps = bn.weight.detach() / bn.running_var.sqrt()
-            if _close(weight, conv.weight.detach() * no_eps.view(-1, 1, 1, 1)) and _close(
+            if close(weight, conv.weight.detach() * no_eps.view(-1, 1, 1, 1)) and close(
                     bias, bn.bias.detach() - no_eps * bn.running_mean):
                 fail("you forgot eps: the scale is gamma / sqrt(running_var + eps).")
-            if _close(weight, expected_w) and _close(bias, bn.bias.detach() - bn.running_mean / std):
+            if close(weight, expected_w) and close(bias, bn.bias.detach() - bn.running_mean / std):
                 fail("the bias forgets to scale the running mean by gamma: bias = beta - gamma * mean / sqrt(var + eps).")
-            if _close(weight, expected_w) and _close(bias, bn.bias.detach()):
+            if close(weight, expected_w) and close(bias, bn.bias.detach()):
                 fail("the bias must also absorb the running mean: bias = beta - gamma * mean / sqrt(var + eps).")
         expect_tensor(weight, expected_w, f"folded weight ({c_out} output channels, {k}x{k} kernel)")
         expect_tensor(bias, expected_b, f"folded bias ({c_out} output channels)")
