@@ -34,8 +34,12 @@ from tests.conftest import REAL_CIFAR10_DIR
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-# Executed by default up to their first exercise: they need no data set and take ~10-30 s each.
-DEFAULT_STUDENT_RUN = ("02", "05")
+# Executed by default up to their first exercise (~15-25 s each). Not 01, 02 or 04: their first
+# cells display ipywidgets explorers, and nbclient sometimes blocks on such cells for ~10 minutes
+# (seen 3 times in ~8 runs here, with ipykernel 7.4 and 6.31 alike; jupyter/nbclient#312 reports
+# the same). nbval runs those cells in every `make test` (they equal the master's, asserted above),
+# and tests/test_browser.py runs 02 and 04 in JupyterLab itself.
+DEFAULT_STUDENT_RUN = ("00", "05")
 
 
 @cache
