@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -242,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.quick and args.save:
         parser.error("--save writes the full run that notebook 03 shows as such; do not combine it with --quick")
 
-    from helpers.results import save_result
+    from helpers.results import command_line, save_result
     from helpers.runtime import device_name, pick_device
 
     def report(name: str, run: dict[str, Any]) -> None:
@@ -253,8 +252,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
                           root=args.data, device=device, progress=not args.no_progress, on_net_end=report)
     if args.save:
-        words = sys.argv[1:] if argv is None else argv
-        command = " ".join(["python -m helpers.degradation", *(shlex.quote(w) for w in words)])
+        command = command_line("python -m helpers.degradation", argv)
         print(f"saved {save_result(RESULT_NAME, data, command)}", file=sys.stderr)
     final = {name: {"train_error": round(run["train_error"][-1], 4), "test_error": round(run["test_error"][-1], 4),
                     "seconds": run["seconds"]} for name, run in data["runs"].items()}

@@ -12,6 +12,8 @@ import datetime as _dt
 import json
 import os
 import re
+import shlex
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,13 @@ def _path(name: str) -> Path:
         raise ValueError(f"name must be a plain file stem such as 'degradation' (letters, digits, '_', '-', '.'), "
                          f"got {name!r}")
     return results_dir() / f"{name}.json"
+
+
+def command_line(prog: str, argv: list[str] | None = None) -> str:
+    """The command that ran ``prog`` with ``argv`` (default: this process's arguments), shell-quoted,
+    as :func:`save_result` records it."""
+    words = sys.argv[1:] if argv is None else argv
+    return " ".join([prog, *(shlex.quote(w) for w in words)])
 
 
 def load_result(name: str) -> dict[str, Any] | None:

@@ -431,9 +431,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": args.seed,
     }
     if args.save_result:
-        from helpers.results import save_result
+        from helpers.results import command_line, save_result
 
-        command = "python -m helpers.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = command_line("python -m helpers.train", argv)
         save_result(args.save_result, {**result, "train_images": train_loader.num_images, "config": asdict(config),
                                        "history": history.to_dict()}, command=command, device=result["device"])
     print(json.dumps(result))

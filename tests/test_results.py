@@ -83,3 +83,10 @@ def test_foreign_or_broken_files_are_clear_errors(tmp_results):
     (tmp_results / "list.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a saved result"):
         load_result("list")
+
+
+def test_command_line_quotes_what_a_shell_would_split():
+    from helpers.results import command_line
+
+    assert command_line("python -m helpers.train", ["--data", "my data", "--epochs", "3"]) == \
+        "python -m helpers.train --data 'my data' --epochs 3"
