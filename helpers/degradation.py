@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -69,10 +71,13 @@ def train_side_by_side(
     *,
     device: torch.device | str | None = None,
     progress: bool = False,
+    checkpoint_dir: str | os.PathLike | None = None,
     on_net_end: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Train each of ``nets`` (names from :data:`NETS`) from the same seed with the same ``config``
-    and loaders; return ``{name: curves}`` (see :func:`curves_from_history`)."""
+    and loaders; return ``{name: curves}`` (see :func:`curves_from_history`). With ``checkpoint_dir``,
+    each net checkpoints to ``<dir>/<name>.pt`` after every epoch and resumes from it (a finished net
+    is not trained again)."""
     unknown = [name for name in nets if name not in NETS]
     if unknown or not nets:
         raise ValueError(f"nets must be a non-empty selection of {list(NETS)}, got {list(nets)!r}")
@@ -82,9 +87,10 @@ def train_side_by_side(
         depth, residual = NETS[name]
         torch.manual_seed(config.seed)  # every net starts from the same random state
         model = cifar_resnet(depth, residual=residual).to(device)
-        start = time.perf_counter()
-        history = fit(model, train_loader, test_loader, config, progress=progress)
-        runs[name] = curves_from_history(history, count_parameters(model), time.perf_counter() - start)
+        checkpoint = Path(checkpoint_dir) / f"{name}.pt" if checkpoint_dir is not None else None
+        history = fit(model, train_loader, test_loader, config, progress=progress, checkpoint=checkpoint)
+        # training + evaluation time, summed over resumed sessions
+        runs[name] = curves_from_history(history, count_parameters(model), history.elapsed_s[-1])
         if on_net_end is not None:
             on_net_end(name, runs[name])
     return runs
@@ -174,14 +180,15 @@ def plot_gradient_norms(norms: dict[str, list[tuple[str, float]]], title: str, a
     return ax.figure
 
 
-# --------------------------------------------------------------------------- saved full runs
+# --------------------------------------------------------------------------- saved runs
 
-RESULT_NAME = "degradation"
+RESULT_NAME = "degradation"  # the full GPU run
+CPU_RESULT_NAME = "degradation_cpu"  # the real-scale CPU run (all images, a shorter schedule)
 
 
 def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str] | None:
-    """The runs of a saved full experiment (``results/<name>.json``, written by ``--save``) and a label
-    saying where they came from (command, device, date, data size), or None when there is none."""
+    """The runs of a saved experiment (``results/<name>.json``, written by ``--save``) and a label
+    saying how they were made (command, device and CPU, date, data size, epochs), or None when there is none."""
     from helpers.results import load_result
 
     result = load_result(name)
@@ -190,36 +197,48 @@ def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str]
     data = result["data"]
     if not isinstance(data, dict) or not isinstance(data.get("runs"), dict) or not data["runs"]:
         raise ValueError(f"result {name!r} holds no 'runs': it was not written by python -m helpers.degradation --save")
-    size = f"{data.get('train_images', '?'):,} training images" if isinstance(data.get("train_images"), int) else ""
-    label = f"saved full run: `{result['command']}` on {result['device']}, {result['date'][:10]}" + (
-        f", {size}" if size else "")
-    return data["runs"], label
+    parts = [f"`{result['command']}`", f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else ""),
+             result["date"][:10]]
+    if isinstance(data.get("train_images"), int):
+        parts.append(f"{data['train_images']:,} training / {data.get('test_images', '?'):,} test images")
+    if isinstance(data.get("config"), dict) and "epochs" in data["config"]:
+        parts.append(f"{data['config']['epochs']} epochs")
+    if result.get("wall_s"):
+        parts.append(f"{result['wall_s'] / 60:.0f} min in all")
+    return data["runs"], "saved run: " + ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- command line
 
-#: the notebook's budgets: QUICK fits a 2-core CPU in about two minutes; FULL is the GPU run
+#: the budgets: QUICK is the notebook's on a 2-core CPU (about two minutes); CPU is the real-scale CPU
+#: run (all 50,000 / 10,000 images, a shorter schedule; about an hour on a 2-core CPU with bf16 units);
+#: FULL is the paper-size run for a GPU
 QUICK: dict[str, Any] = dict(train_subset=2_000, test_subset=500, epochs=3, batch_size=32, lr=0.05)
+CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch_size=128, lr=0.1)
 FULL: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=40, batch_size=128, lr=0.1)
 
 
 def run_experiment(train_subset: int | None, test_subset: int | None, epochs: int, batch_size: int, lr: float, *,
                    seed: int = 0, root=None, device=None, progress: bool = False,
+                   checkpoint_dir: str | os.PathLike | None = None,
                    on_net_end: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Load CIFAR-10 (class-balanced subsets if given) and train the four nets with one recipe;
     return ``{"runs": ..., "config": ..., "train_images": ..., "test_images": ...}`` (JSON-ready)."""
     from helpers.data import cifar10_loaders
     from helpers.runtime import pick_device
+    from helpers.train import uses_amp, uses_channels_last
 
     device = torch.device(device) if device is not None else pick_device()
     config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr)
     train_loader, test_loader = cifar10_loaders(batch_size, root=root, device=device, seed=seed,
-                                                train_subset=train_subset, test_subset=test_subset)
+                                                train_subset=train_subset, test_subset=test_subset,
+                                                channels_last=uses_channels_last(config, device))
     runs = train_side_by_side(train_loader, test_loader, config, device=device, progress=progress,
-                              on_net_end=on_net_end)
-    return {"runs": runs,
-            "config": {k: getattr(config, k) for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay",
-                                                       "label_smoothing", "seed")},
+                              checkpoint_dir=checkpoint_dir, on_net_end=on_net_end)
+    settings = {k: getattr(config, k) for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay",
+                                                "label_smoothing", "seed")}
+    settings.update(bf16_autocast=uses_amp(config, device), channels_last=uses_channels_last(config, device))
+    return {"runs": runs, "config": settings,
             "train_images": train_loader.num_images, "test_images": test_loader.num_images}
 
 
@@ -230,34 +249,45 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lr", type=float, default=FULL["lr"], help="peak learning rate")
     parser.add_argument("--train-subset", type=int, default=None, help="class-balanced training subset (default: all)")
     parser.add_argument("--test-subset", type=int, default=None, help="class-balanced test subset (default: all)")
-    parser.add_argument("--quick", action="store_true", help="the notebook's quick CPU budget")
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", action="store_true", help="the notebook's quick CPU budget")
+    preset.add_argument("--cpu", action="store_true",
+                        help=f"the real-scale CPU budget ({CPU['epochs']} epochs on all images)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
-    parser.add_argument("--save", action="store_true", help=f"write results/{RESULT_NAME}.json (command, date, device)")
+    parser.add_argument("--save", nargs="?", const=RESULT_NAME, default=None, metavar="NAME",
+                        help=f"write results/NAME.json (default NAME: {RESULT_NAME}; the CPU run uses {CPU_RESULT_NAME})")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="checkpoint each net there after every epoch, and resume from it")
     parser.add_argument("--no-progress", action="store_true")
-    if parser.parse_known_args(argv)[0].quick:
-        parser.set_defaults(**QUICK)  # the preset replaces the defaults; options given explicitly still win
+    known = parser.parse_known_args(argv)[0]
+    if known.quick or known.cpu:
+        parser.set_defaults(**(QUICK if known.quick else CPU))  # explicit options still win
     args = parser.parse_args(argv)
     if args.quick and args.save:
-        parser.error("--save writes the full run that notebook 03 shows as such; do not combine it with --quick")
+        parser.error("--save writes a real run that notebook 03 shows as such; do not combine it with --quick")
 
-    from helpers.results import command_line, save_result
+    from helpers.results import command_line, provenance, save_result
     from helpers.runtime import device_name, pick_device
 
     def report(name: str, run: dict[str, Any]) -> None:
         print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "
               f"{run['seconds']:.0f} s", file=sys.stderr, flush=True)
 
+    origin, start = provenance(), time.perf_counter()
     device = pick_device()
     data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
-                          root=args.data, device=device, progress=not args.no_progress, on_net_end=report)
+                          root=args.data, device=device, progress=not args.no_progress,
+                          checkpoint_dir=args.checkpoint_dir, on_net_end=report)
     if args.save:
         command = command_line("python -m helpers.degradation", argv)
-        print(f"saved {save_result(RESULT_NAME, data, command)}", file=sys.stderr)
+        # wall time: the sum over the nets (a resumed run counts the sessions before it too)
+        wall = sum(run["seconds"] for run in data["runs"].values())
+        print(f"saved {save_result(args.save, data, command, wall_s=wall, origin=origin)}", file=sys.stderr)
     final = {name: {"train_error": round(run["train_error"][-1], 4), "test_error": round(run["test_error"][-1], 4),
                     "seconds": run["seconds"]} for name, run in data["runs"].items()}
     print(json.dumps({"device": device_name(device), "epochs": args.epochs, "train_images": data["train_images"],
-                      "final": final}))
+                      "final": final, "process_s": round(time.perf_counter() - start, 1)}))
     return data
 
 

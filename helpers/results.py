@@ -1,7 +1,9 @@
 """Results of full (GPU) runs, kept as small JSON files in ``results/`` so that a notebook run in
 quick mode on a laptop can still show what the real experiment measured, clearly labelled.
 
-Every file records how it was made: the command, the date (UTC) and the device.
+Every file records how it was made: the command, the date (UTC), the device, the CPU model, the torch
+version, the git commit the run started from (and whether the tree had uncommitted changes) and, when
+the caller gives it, the wall time.
 
     save_result("degradation", {"curves": ...}, command="python -m helpers.degradation --full")
     result = load_result("degradation")   # None when no full run has been saved
@@ -11,8 +13,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import platform
 import re
 import shlex
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -43,6 +47,40 @@ def command_line(prog: str, argv: list[str] | None = None) -> str:
     return " ".join([prog, *(shlex.quote(w) for w in words)])
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), e.g. 'Intel(R) Xeon(R) Processor', with the core count."""
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, with '+dirty' when tracked files have uncommitted changes (None outside git)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance() -> dict[str, Any]:
+    """Where and from what code a run is made; call it when the run *starts* (the tree may change later)."""
+    import torch
+
+    return {"cpu": cpu_model(), "git_commit": git_commit(), "torch": torch.__version__,
+            "python": platform.python_version(), "threads": torch.get_num_threads()}
+
+
 def load_result(name: str) -> dict[str, Any] | None:
     """The saved result ``name`` (a dict with ``data``, ``command``, ``date``, ``device``), or None
     when there is no such file. A file that exists but is not a saved result is an error."""
@@ -59,22 +97,24 @@ def load_result(name: str) -> dict[str, Any] | None:
     return result
 
 
-def save_result(name: str, data: Any, command: str, *, device: str | None = None) -> Path:
+def save_result(name: str, data: Any, command: str, *, device: str | None = None, wall_s: float | None = None,
+                origin: dict[str, Any] | None = None) -> Path:
     """Write ``data`` (anything JSON can hold) as result ``name``, with the command that made it, the
-    date and the device (``helpers.runtime.device_name()`` unless given). Returns the file's path."""
+    date, the device (``helpers.runtime.device_name()`` unless given), the wall time and ``origin``
+    (:func:`provenance`, taken at the start of the run; taken now when not given). Returns the file's path."""
     if not isinstance(command, str) or not command.strip():
         raise ValueError(f"command must be the non-empty command line that produced the result, got {command!r}")
     if device is None:
         from helpers.runtime import device_name
 
         device = device_name()
-    import torch
-
+    origin = provenance() if origin is None else origin
     result = {
         "command": command,
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "device": device,
-        "torch": torch.__version__,
+        **origin,
+        "wall_s": None if wall_s is None else round(float(wall_s), 1),
         "data": data,
     }
     try:
