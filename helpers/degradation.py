@@ -200,7 +200,8 @@ def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str]
     parts = [f"`{result['command']}`", f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else ""),
              result["date"][:10]]
     if isinstance(data.get("train_images"), int):
-        parts.append(f"{data['train_images']:,} training / {data.get('test_images', '?'):,} test images")
+        test = data.get("test_images")
+        parts.append(f"{data['train_images']:,} training" + (f" / {test:,} test images" if isinstance(test, int) else " images"))
     if isinstance(data.get("config"), dict) and "epochs" in data["config"]:
         parts.append(f"{data['config']['epochs']} epochs")
     if result.get("wall_s"):

@@ -412,6 +412,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     parser.add_argument("--quick", action="store_true", help="the CPU demo: ResNet-34 at width 16, ~5 minutes")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
+                        help="bf16 autocast (auto: on CUDA and on CPUs with bf16 matrix units)")
+    parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
+                        help="channels-last memory format (auto: on CUDA and CPU, off on MPS)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR", help="also log scalars for TensorBoard")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--save-result", default=None, metavar="NAME",
@@ -423,10 +427,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from helpers.data import cifar10_loaders
     from helpers.models import count_parameters
+    from helpers.results import provenance
 
+    origin = provenance()  # the code and machine the run starts from
     device = pick_device()
+    switch = {"auto": None, "on": True, "off": False}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         compile=args.compile)
+                         compile=args.compile, amp=switch[args.amp], channels_last=switch[args.channels_last])
     train_loader, test_loader = cifar10_loaders(args.batch_size, root=args.data, device=device, seed=args.seed,
                                                 train_subset=args.train_subset,
                                                 channels_last=uses_channels_last(config, device))
@@ -449,14 +456,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "train_and_eval_s": round(history.elapsed_s[-1], 1),
         "time_to_94_s": history.time_to(0.94),
         "device": device_name(device),
+        "bf16_autocast": uses_amp(config, device),
+        "channels_last": uses_channels_last(config, device),
         "seed": args.seed,
     }
     if args.save_result:
+        from helpers.evaluation import confusion_matrix, per_class_accuracy
         from helpers.results import command_line, save_result
 
+        logits, labels = predict(model, test_loader, uses_amp(config, device))
+        confusion = confusion_matrix(labels, logits.argmax(1))
         command = command_line("python -m helpers.train", argv)
         save_result(args.save_result, {**result, "train_images": train_loader.num_images, "config": asdict(config),
-                                       "history": history.to_dict()}, command=command, device=result["device"])
+                                       "history": history.to_dict(), "confusion_matrix": confusion.tolist(),
+                                       "per_class_accuracy": per_class_accuracy(confusion).tolist()},
+                    command=command, device=result["device"], origin=origin,
+                    wall_s=history.elapsed_s[-1])  # training + evaluation, summed over resumed sessions
     print(json.dumps(result))
     return result
 

@@ -30,7 +30,7 @@ from helpers.degradation import (
     weight_layers,
 )
 from helpers.models import cifar_resnet, count_parameters
-from helpers.results import RESULTS_DIR_ENV, save_result
+from helpers.results import RESULTS_DIR_ENV, load_result, save_result
 from helpers.train import History
 
 
@@ -166,7 +166,7 @@ def test_saved_runs_absent_present_and_foreign(tmp_results):
                 device="cuda (NVIDIA H100)")
     loaded, label = saved_runs()
     assert loaded == runs
-    assert "saved full run" in label and "--save" in label and "H100" in label and "50,000 training images" in label
+    assert label.startswith("saved run") and "--save" in label and "H100" in label and "50,000 training" in label
     save_result("other", {"accuracy": 1}, command="x")
     with pytest.raises(ValueError, match="runs"):
         saved_runs("other")
@@ -182,6 +182,21 @@ def test_command_line_trains_saves_and_prints_json(batches_dir, tmp_results, cap
     loaded, label = saved_runs()
     assert loaded == json.loads(json.dumps(data["runs"]))
     assert "--train-subset 32" in label
+
+
+def test_command_line_resumes_each_net_from_its_checkpoint(batches_dir, tmp_results, tmp_path, capsys):
+    root, _ = batches_dir
+    argv = ["--data", str(root), "--batch-size", "16", "--train-subset", "32", "--test-subset", "10",
+            "--checkpoint-dir", str(tmp_path / "ck"), "--no-progress", "--save", "degradation_test"]
+    first = main([*argv, "--epochs", "1"])
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == sorted(f"{n}.pt" for n in NETS)
+    capsys.readouterr()
+    again = main([*argv, "--epochs", "1"])  # every net is finished: nothing is trained again
+    assert capsys.readouterr().out.count("Resuming from") == len(NETS)
+    assert again["runs"] == first["runs"]
+    saved = load_result("degradation_test")
+    assert saved["git_commit"] is None or len(saved["git_commit"]) >= 40
+    assert saved["cpu"] and saved["wall_s"] == pytest.approx(sum(r["seconds"] for r in first["runs"].values()), abs=0.2)
 
 
 def test_cli_refuses_to_save_a_quick_run_as_the_full_one():

@@ -221,3 +221,55 @@ def test_extending_a_finished_run_says_it_is_a_warm_restart(tmp_path, capsys):
     history = T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.05),
                     checkpoint=checkpoint, progress=False)
     assert history.epoch == [1, 2] and "warm restart" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the CUDA-only paths, on the CPU
+
+@pytest.mark.parametrize("kind, amp, channels_last", [("cuda", True, True), ("mps", False, False)])
+def test_device_defaults(kind, amp, channels_last):
+    device = torch.device(kind)
+    assert T.default_amp(device) is amp and T.default_channels_last(device) is channels_last
+    config = T.TrainConfig()
+    assert T.uses_amp(config, device) is amp and T.uses_channels_last(config, device) is channels_last
+
+
+def test_cpu_defaults_follow_the_hardware(monkeypatch):
+    cpu = torch.device("cpu")
+    assert T.default_channels_last(cpu)
+    monkeypatch.setattr(T, "cpu_has_bf16_units", lambda: True)
+    assert T.default_amp(cpu)
+    monkeypatch.setattr(T, "cpu_has_bf16_units", lambda: False)
+    assert not T.default_amp(cpu)
+    # an explicit choice always wins
+    assert T.uses_amp(T.TrainConfig(amp=True), cpu) and not T.uses_channels_last(T.TrainConfig(channels_last=False), cpu)
+
+
+def test_bf16_is_refused_on_mps():
+    with pytest.raises(ValueError, match="amp"):
+        T.uses_amp(T.TrainConfig(amp=True), torch.device("mps"))
+
+
+@pytest.mark.slow
+def test_bf16_channels_last_compiled_run_checkpoints_and_resumes_on_the_cpu(tmp_path):
+    """What a GPU run does (bf16 autocast, channels-last, torch.compile, RNG states in the checkpoint), on the CPU."""
+    config = T.TrainConfig(epochs=2, batch_size=16, lr=0.05, seed=3, amp=True, channels_last=True, compile=True)
+    checkpoint = tmp_path / "gpu-like.pt"
+
+    def stop(history):
+        if len(history.epoch) == 1:
+            raise Interrupt
+
+    train, test = loaders(seed=3)
+    model = tiny_model(3)
+    with pytest.raises(Interrupt):
+        T.fit(model, train, test, config, checkpoint=checkpoint, progress=False, on_epoch_end=stop)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    assert state["rng"]["torch"].dtype == torch.uint8 and state["rng"]["torch"].device.type == "cpu"
+    assert not any(k.startswith("_orig_mod") for k in state["model"])  # saved unwrapped: loads without compile
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model(next(iter(test))[0]).dtype == torch.bfloat16  # the path fit trained under
+
+    train, test = loaders(seed=3)
+    history = T.fit(tiny_model(9), train, test, config, checkpoint=checkpoint, progress=False)
+    assert history.epoch == [1, 2] and all(np.isfinite(history.train_loss))
