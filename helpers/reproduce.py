@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from helpers import degradation, train
 from helpers.results import RESULTS_DIR_ENV
@@ -74,34 +73,13 @@ def plan(tiny: bool) -> list[Experiment]:
     ]
 
 
-def measure_rate(model_name: str, width: int, batch: int, device: torch.device, steps: int = 3) -> float:
-    """Training images per second of ``model_name`` on ``device`` with the loop's default settings,
-    from ``steps`` timed steps on random data after one untimed step."""
-    config = train.TrainConfig(batch_size=batch)
-    model = train.build_model(model_name, width).to(device)
-    step_model = train.prepare(model, config)
-    optimizer, _ = train.make_optimizer(model, config, steps_per_epoch=100)
-    criterion = nn.CrossEntropyLoss()
-    memory = torch.channels_last if train.uses_channels_last(config, device) else torch.contiguous_format
-    x = torch.randn(batch, 3, 32, 32, device=device).contiguous(memory_format=memory)
-    y = torch.randint(0, 10, (batch,), device=device)
-    amp = train.uses_amp(config, device)
-    train.train_step(step_model, x, y, criterion, optimizer, amp)
-    train.synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        train.train_step(step_model, x, y, criterion, optimizer, amp)
-    train.synchronize(device)
-    return steps * batch / (time.perf_counter() - start)
-
-
 def estimate_seconds(experiment: Experiment, device: torch.device, rates: dict) -> float:
     """Training time from measured rates, plus a quarter for evaluation after every epoch."""
     total = 0.0
     for model_name, width, batch, images in experiment.nets:
         key = (model_name, width, batch)
         if key not in rates:
-            rates[key] = measure_rate(model_name, width, batch, device)
+            rates[key] = train.measure_rate(model_name, width, batch, device)
         total += images / rates[key]
     return 1.25 * total
 

@@ -19,14 +19,36 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def quick_mode() -> bool:
-    """True when ``RESNET_QUICK`` asks for the small CPU budget (CI sets ``RESNET_QUICK=1``)."""
+#: set by :func:`full_size_needs_gpu` in notebooks whose full budget trains for hours on a CPU (03, 06)
+_full_needs_gpu = False
+
+
+def full_size_needs_gpu() -> None:
+    """Declare (in a notebook's setup cell) that its full budget wants a GPU: with ``RESNET_QUICK`` unset,
+    it then runs its quick budget on a CPU or MPS, so that a learner who sets nothing never waits for hours."""
+    global _full_needs_gpu
+    _full_needs_gpu = True
+
+
+def _quick_setting() -> bool | None:
     value = os.environ.get("RESNET_QUICK", "").strip().lower()
+    if value == "":
+        return None
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"RESNET_QUICK must be one of 1/0/true/false/yes/no, got {value!r}")
+    raise ValueError(f"RESNET_QUICK must be one of 1/0/true/false/yes/no (or unset), got {value!r}")
+
+
+def quick_mode() -> bool:
+    """Whether to run the small budget: ``RESNET_QUICK=1`` forces it (CI sets it), ``RESNET_QUICK=0`` forces the
+    full size; unset, it is quick only where the full size needs a GPU (:func:`full_size_needs_gpu`) and the
+    device is not CUDA."""
+    setting = _quick_setting()
+    if setting is not None:
+        return setting
+    return _full_needs_gpu and pick_device().type != "cuda"
 
 
 def budget(quick: T, full: T) -> T:
@@ -75,6 +97,12 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def describe() -> str:
-    """One line for the top of every notebook: mode, device, versions."""
-    mode = "QUICK (small CPU budget)" if quick_mode() else "FULL (the real experiment)"
+    """One line for the top of every notebook: mode (and why), device, versions."""
+    if not quick_mode():
+        mode = "FULL (the real experiment)"
+    elif _quick_setting():
+        mode = "QUICK (small CPU budget, RESNET_QUICK=1)"
+    else:
+        mode = (f"QUICK: this notebook's full size wants a GPU, so on {pick_device().type} it runs the small budget; "
+                "set RESNET_QUICK=0 to force the full size")
     return f"mode: {mode} | device: {device_name()} | torch {torch.__version__}"

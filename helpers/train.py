@@ -369,6 +369,27 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def measure_rate(model_name: str, width: int, batch: int, device: torch.device, steps: int = 2) -> float:
+    """Training images per second of ``model_name`` on ``device`` with the loop's default settings, from
+    ``steps`` timed steps on random data after one untimed step: the basis of every run-time estimate."""
+    config = TrainConfig(batch_size=batch)
+    model = build_model(model_name, width).to(device)
+    step_model = prepare(model, config)
+    optimizer, _ = make_optimizer(model, config, steps_per_epoch=100)
+    criterion = nn.CrossEntropyLoss()
+    memory = torch.channels_last if uses_channels_last(config, device) else torch.contiguous_format
+    x = torch.randn(batch, 3, 32, 32, device=device).contiguous(memory_format=memory)
+    y = torch.randint(0, 10, (batch,), device=device)
+    amp = uses_amp(config, device)
+    train_step(step_model, x, y, criterion, optimizer, amp)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(step_model, x, y, criterion, optimizer, amp)
+    synchronize(device)
+    return steps * batch / (time.perf_counter() - start)
+
+
 def _tensorboard_writer(log_dir):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -385,6 +406,8 @@ def _tensorboard_writer(log_dir):
 #: of training + evaluation, 69.8% on the 10,000 test images. It shows the pipeline end to end;
 #: it is not the real run (width 64, 30 epochs, a GPU).
 QUICK = dict(model="resnet34", width=16, epochs=2, batch_size=128, lr=0.2, train_subset=None)
+#: off CUDA, a run estimated longer than this many hours needs --allow-long (the default 30-epoch run is days)
+LONG_RUN_H = 3.0
 
 
 def build_model(name: str, width: int, plain: bool = False, num_classes: int = 10) -> nn.Module:
@@ -418,6 +441,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="channels-last memory format (auto: on CUDA and CPU, off on MPS)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR", help="also log scalars for TensorBoard")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--allow-long", action="store_true",
+                        help=f"run even when the estimate off CUDA exceeds {LONG_RUN_H:g} hours (a GPU-sized run on a CPU)")
     parser.add_argument("--save-result", default=None, metavar="NAME",
                         help="also write results/NAME.json (the JSON line, the history, the command, date and device); "
                              "notebook 06 shows results/resnet34_cifar10.json next to its own run")
@@ -437,6 +462,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_loader, test_loader = cifar10_loaders(args.batch_size, root=args.data, device=device, seed=args.seed,
                                                 train_subset=args.train_subset,
                                                 channels_last=uses_channels_last(config, device))
+    if device.type != "cuda":
+        rate = measure_rate(args.model, args.width, args.batch_size, device)
+        hours = 1.25 * args.epochs * train_loader.num_images / rate / 3600  # + a quarter for evaluation
+        print(f"estimate on {device_name(device)}: {rate:,.0f} training images/s, about {hours * 60:,.0f} min "
+              f"for {args.epochs} epochs of {train_loader.num_images:,} images", flush=True)
+        if hours > LONG_RUN_H and not args.allow_long:
+            parser.error(f"this run is sized for a GPU: about {hours:,.1f} hours on {device_name(device)}. Try --quick "
+                         f"(minutes), fewer --epochs or a smaller --width, or pass --allow-long to run it anyway.")
     seed_everything(args.seed)
     model = build_model(args.model, args.width, args.plain).to(device)
     start = time.perf_counter()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import degradation, reproduce
+from helpers import degradation, reproduce, train
 from helpers.results import load_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -24,7 +24,7 @@ def test_full_plan_covers_every_result_at_its_full_budget():
 
 
 def test_full_size_is_refused_on_a_cpu_after_the_plan(monkeypatch, capsys):
-    monkeypatch.setattr(reproduce, "measure_rate", lambda *a, **k: 100.0)  # no need to time real steps here
+    monkeypatch.setattr(train, "measure_rate", lambda *a, **k: 100.0)  # no need to time real steps here
     with pytest.raises(SystemExit):
         reproduce.main([])
     captured = capsys.readouterr()
@@ -33,7 +33,7 @@ def test_full_size_is_refused_on_a_cpu_after_the_plan(monkeypatch, capsys):
 
 
 def test_plan_only_trains_nothing(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(reproduce, "measure_rate", lambda *a, **k: 1000.0)
+    monkeypatch.setattr(train, "measure_rate", lambda *a, **k: 1000.0)
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path))
     out = reproduce.main(["--plan"])
     # 40 epochs x 50,000 images x 4 nets + 2 x 30 x 50,000, at 1,000 images/s, plus a quarter for evaluation
@@ -45,7 +45,7 @@ def test_plan_only_trains_nothing(monkeypatch, tmp_path, capsys):
 def test_measured_rate_is_positive():
     import torch
 
-    assert reproduce.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu"), steps=1) > 0
+    assert train.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu"), steps=1) > 0
 
 
 @pytest.mark.slow

@@ -15,6 +15,22 @@ def test_budget_follows_resnet_quick(monkeypatch):
     assert runtime.budget(quick=2, full=30) == 30
 
 
+def test_gpu_sized_notebooks_default_to_quick_off_cuda(monkeypatch):
+    monkeypatch.setattr(runtime, "_full_needs_gpu", False)
+    assert not runtime.quick_mode()  # 01, 02, 04, 05: full size is fine on a CPU
+    runtime.full_size_needs_gpu()
+    assert runtime._full_needs_gpu
+    for kind, quick in (("cpu", True), ("mps", True), ("cuda", False)):
+        monkeypatch.setattr(runtime, "pick_device", lambda kind=kind: torch.device(kind))
+        assert runtime.quick_mode() is quick
+    monkeypatch.setattr(runtime, "pick_device", lambda: torch.device("cpu"))
+    assert "set RESNET_QUICK=0 to force the full size" in runtime.describe()
+    monkeypatch.setenv("RESNET_QUICK", "0")  # the explicit switch wins
+    assert not runtime.quick_mode() and "FULL" in runtime.describe()
+    monkeypatch.setenv("RESNET_QUICK", "1")
+    assert runtime.quick_mode() and "RESNET_QUICK=1" in runtime.describe()
+
+
 def test_unclear_resnet_quick_is_an_error(monkeypatch):
     monkeypatch.setenv("RESNET_QUICK", "maybe")
     with pytest.raises(ValueError, match="RESNET_QUICK must be one of"):

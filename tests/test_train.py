@@ -192,6 +192,19 @@ def test_cli_saves_a_result_file_for_the_notebooks(image_folder, tmp_path, capsy
     assert saved["data"]["train_images"] > 0
 
 
+def test_a_gpu_sized_run_off_cuda_needs_allow_long(image_folder, capsys, monkeypatch):
+    root, _ = image_folder
+    monkeypatch.setattr(T, "measure_rate", lambda *a, **k: 1.0)  # one image per second: hours for anything real
+    argv = ["--width", "4", "--batch-size", "8", "--epochs", "300", "--data", str(root), "--no-progress"]
+    with pytest.raises(SystemExit):
+        T.main(argv)
+    captured = capsys.readouterr()
+    assert "estimate on cpu" in captured.out and "sized for a GPU" in captured.err and "--allow-long" in captured.err
+    monkeypatch.setattr(T, "measure_rate", lambda *a, **k: 1e9)
+    T.main([*argv[:-3], "--epochs", "1", "--data", str(root), "--no-progress"])  # short: runs without the flag
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 1
+
+
 def test_quick_preset_keeps_explicit_options(image_folder, capsys):
     root, _ = image_folder
     T.main(["--quick", "--epochs", "1", "--width", "4", "--batch-size", "8", "--data", str(root), "--no-progress"])
