@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -286,3 +287,32 @@ def test_bf16_channels_last_compiled_run_checkpoints_and_resumes_on_the_cpu(tmp_
     train, test = loaders(seed=3)
     history = T.fit(tiny_model(9), train, test, config, checkpoint=checkpoint, progress=False)
     assert history.epoch == [1, 2] and all(np.isfinite(history.train_loss))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("amp", [False, True])
+def test_narrow_channels_last_training_does_not_hang(amp):
+    """An earlier session saw a width-4 channels-last run hang on the CPU (never reproduced since): now that
+    channels-last is the CPU default, a width-4 ResNet-34 trains a few steps in a child process within a
+    time limit, in float32 and in bf16."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from helpers.train import TrainConfig, build_model, make_optimizer, prepare, train_step\n"
+        "torch.manual_seed(0)\n"
+        f"config = TrainConfig(batch_size=32, channels_last=True, amp={amp})\n"
+        "model = build_model('resnet34', 4)\n"
+        "step_model = prepare(model, config)\n"
+        "optimizer, _ = make_optimizer(model, config, steps_per_epoch=10)\n"
+        "x = torch.randn(32, 3, 32, 32).contiguous(memory_format=torch.channels_last)\n"
+        "y = torch.randint(0, 10, (32,))\n"
+        "for _ in range(5):\n"
+        f"    loss, _ = train_step(step_model, x, y, torch.nn.CrossEntropyLoss(), optimizer, {amp})\n"
+        "assert torch.isfinite(loss)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
