@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
-.PHONY: install lab test student grade figures bench clean-cache help
+.PHONY: install lab test student grade figures bench results clean-cache help
 
 help:
 	@echo "make lab      start JupyterLab on notebooks/ (installs .venv first)"
@@ -13,6 +13,7 @@ help:
 	@echo "make student  write the student edition (solutions stubbed) into student/"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
+	@echo "make results  every full-size experiment on a GPU, into results/ (prints its plan first)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,10 @@ bench: install
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/train_step.py
 	$(BIN)/python bench/end_to_end.py
+
+# On a GPU: every full-size result (python -m helpers.reproduce; it refuses the full size on a CPU).
+results: install
+	$(BIN)/python -m helpers.reproduce $(ARGS)
 
 clean-cache:
 	rm -rf data/*/_uint8_cache

@@ -73,17 +73,6 @@ def plan(tiny: bool) -> list[Experiment]:
     ]
 
 
-def estimate_seconds(experiment: Experiment, device: torch.device, rates: dict) -> float:
-    """Training time from measured rates, plus a quarter for evaluation after every epoch."""
-    total = 0.0
-    for model_name, width, batch, images in experiment.nets:
-        key = (model_name, width, batch)
-        if key not in rates:
-            rates[key] = train.measure_rate(model_name, width, batch, device)
-        total += images / rates[key]
-    return 1.25 * total
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m helpers.reproduce", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="a tiny size that checks the pipeline on any device")
@@ -99,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"device: {device_name(device)}; {'TINY size (a pipeline check, not a result)' if args.tiny else 'FULL size'}")
     estimates = {}
     for experiment in experiments:
-        estimates[experiment.name] = estimate_seconds(experiment, device, rates)
+        estimates[experiment.name] = train.estimate_seconds(experiment.nets, device, rates)
         print(f"  {experiment.name:<18} {experiment.what}: about {estimates[experiment.name] / 60:.1f} min "
               f"(estimated from {len(experiment.nets)} measured net(s) on this device)")
         print(f"  {'':<18} python -m helpers.{experiment.cli} {' '.join(experiment.argv)}")

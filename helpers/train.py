@@ -390,6 +390,21 @@ def measure_rate(model_name: str, width: int, batch: int, device: torch.device, 
     return steps * batch / (time.perf_counter() - start)
 
 
+def estimate_seconds(nets: Iterable[tuple[str, int, int, int]], device: torch.device,
+                     rates: dict | None = None) -> float:
+    """Estimated training time of ``nets``, each ``(model name, width, batch size, images to train on)``, on
+    ``device``: images / measured rate (:func:`measure_rate`), plus a quarter for the evaluation after each
+    epoch. ``rates`` caches the measured rates between calls."""
+    rates = {} if rates is None else rates
+    total = 0.0
+    for model_name, width, batch, images in nets:
+        key = (model_name, width, batch)
+        if key not in rates:
+            rates[key] = measure_rate(model_name, width, batch, device)
+        total += images / rates[key]
+    return 1.25 * total
+
+
 def _tensorboard_writer(log_dir):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -463,9 +478,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                 train_subset=args.train_subset,
                                                 channels_last=uses_channels_last(config, device))
     if device.type != "cuda":
-        rate = measure_rate(args.model, args.width, args.batch_size, device)
-        hours = 1.25 * args.epochs * train_loader.num_images / rate / 3600  # + a quarter for evaluation
-        print(f"estimate on {device_name(device)}: {rate:,.0f} training images/s, about {hours * 60:,.0f} min "
+        hours = estimate_seconds([(args.model, args.width, args.batch_size, args.epochs * train_loader.num_images)],
+                                 device) / 3600
+        print(f"estimate on {device_name(device)} (from measured steps): about {hours * 60:,.0f} min "
               f"for {args.epochs} epochs of {train_loader.num_images:,} images", flush=True)
         if hours > LONG_RUN_H and not args.allow_long:
             parser.error(f"this run is sized for a GPU: about {hours:,.1f} hours on {device_name(device)}. Try --quick "

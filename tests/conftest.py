@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import runtime
 from helpers.data import CLASSES
 
 
@@ -88,3 +89,5 @@ def _isolate_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     monkeypatch.delenv("RESNET_DEVICE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    # a notebook setup cell executed in-process (test_exercises) declares a GPU-sized full mode: not for the next test
+    monkeypatch.setattr(runtime, "_full_needs_gpu", False)

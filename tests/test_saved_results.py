@@ -1,0 +1,41 @@
+"""The committed result files are what the notebooks say they are: real scale, with their provenance, and
+showing what the notebooks' prose reads from them. (A regenerated file that no longer shows it fails here,
+and the prose must then change with it.)"""
+from __future__ import annotations
+
+import pytest
+
+from helpers.results import load_result
+
+PROVENANCE = ("command", "date", "device", "cpu", "torch", "git_commit", "wall_s")
+
+
+def _load(name):
+    result = load_result(name)
+    assert result is not None, f"results/{name}.json is missing, and a notebook reads it"
+    assert all(result.get(key) for key in PROVENANCE), f"{name}: provenance incomplete"
+    return result
+
+
+def test_degradation_cpu_run_is_real_scale_and_shows_what_notebook_03_says():
+    data = _load("degradation_cpu")["data"]
+    assert data["train_images"] == 50_000 and data["test_images"] == 10_000
+    runs = data["runs"]
+    final = {name: {key: run[key][-1] for key in ("train_error", "test_error")} for name, run in runs.items()}
+    epochs = {len(run["epoch"]) for run in runs.values()}
+    assert epochs == {data["config"]["epochs"]}  # every net finished its schedule
+    assert final["plain-56"]["train_error"] > final["plain-20"]["train_error"]  # degradation
+    assert final["ResNet-56"]["train_error"] < final["ResNet-20"]["train_error"]  # depth helps, with shortcuts
+    assert final["ResNet-56"]["test_error"] < final["ResNet-20"]["test_error"]
+    assert final["ResNet-56"]["train_error"] < final["plain-56"]["train_error"]
+
+
+@pytest.mark.parametrize("name", ["resnet34_cifar10_cpu"])
+def test_resnet34_cpu_run_is_the_real_network_on_all_images(name):
+    data = _load(name)["data"]
+    assert data["width"] == 64 and data["params"] > 21_000_000
+    assert data["train_images"] == 50_000 and data["test_images"] == 10_000
+    assert len(data["history"]["epoch"]) == data["epochs"] == data["config"]["epochs"]  # the schedule completed
+    confusion = data["confusion_matrix"]
+    assert sum(map(sum, confusion)) == 10_000 and all(sum(row) == 1_000 for row in confusion)
+    assert sum(confusion[i][i] for i in range(10)) / 10_000 == pytest.approx(data["test_acc"], abs=1e-4)
