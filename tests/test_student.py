@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -230,3 +231,15 @@ def test_grade_ignores_a_check_cell_the_learner_deleted(tmp_path):
         nbformat.write(nb, tmp_path / folder / "01_tiny.ipynb")
     results = student.grade(tmp_path / "submitted", master_dir=tmp_path / "master", timeout=120)
     assert [(r.grade_id, r.passed) for r in results] == [("ex_a", True), ("ex_b", True)]
+
+
+def test_no_markdown_cell_spells_out_nbgraders_delimiters():
+    """nbgrader reads the delimiters wherever they appear, markdown included, and generate_assignment then fails
+    with "No end solution statement found" (seen with nbgrader 0.9.6 on notebook 00)."""
+    import glob
+
+    for path in sorted(glob.glob(str(Path(__file__).resolve().parent.parent / "notebooks" / "*.ipynb"))):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+                    assert marker not in cell.source, f"{Path(path).name}: markdown mentions {marker!r}"
