@@ -2,7 +2,8 @@
 
 Ours: what ``python -m helpers.train`` runs (``cifar10_loaders`` with the whole split on the
 device and batched augmentation, ``helpers.models.resnet34(stem="cifar")``, ``helpers.train.fit``
-with its defaults: channels-last and bf16 on CUDA, ``--compile`` optional). Baseline: a
+with its defaults for the device: channels-last on CUDA and CPU, bf16 autocast on CUDA and on CPUs
+with bf16 matrix units, ``--compile`` optional). Baseline: a
 ``DataLoader`` over the same images with torchvision transforms (RandomCrop 32 pad 4,
 RandomHorizontalFlip, ToTensor, Normalize) in worker processes, torchvision's ``resnet34`` with the
 CIFAR stem in fp32, a plain SGD loop. Both train two epochs over the same ``--images`` training

@@ -1,8 +1,9 @@
 """Training-step throughput: our ResNet-34 and loop settings vs torchvision's resnet34 in a plain loop.
 
 Ours: ``helpers.models.resnet34(stem="cifar")`` run through ``helpers.train.prepare`` and
-``helpers.train.train_step`` with the loop's defaults (channels-last and bf16 autocast on CUDA,
-``torch.compile`` with ``--compile``; Nesterov SGD with label smoothing). Baseline: torchvision's
+``helpers.train.train_step`` with the loop's defaults for the device (channels-last on CUDA and CPU,
+bf16 autocast on CUDA and on CPUs with bf16 matrix units; ``torch.compile`` with ``--compile``;
+Nesterov SGD with label smoothing). Baseline: torchvision's
 ``resnet34`` with the same CIFAR stem, fp32, contiguous tensors, ``SGD`` and plain cross-entropy,
 the loop a tutorial would write. Same device, batch and random input; the two alternate in rounds
 (so that a busy machine slows both alike) and the median round of each is reported. One JSON line.
@@ -31,7 +32,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--width", type=int, default=64, help="channels of the first stage (64 = the real network)")
     parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
-                        help="auto = the loop's default (CUDA only)")
+                        help="auto = the loop's default for the device")
+    parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
+                        help="bf16 autocast; auto = the loop's default for the device")
     parser.add_argument("--compile", action="store_true", help="torch.compile our model (the CLI's --compile)")
     args = parser.parse_args()
     if args.width != 64:
@@ -46,7 +49,8 @@ def main() -> None:
     y = torch.randint(0, 10, (batch,), device=device)
 
     channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
-    config = TrainConfig(compile=args.compile, channels_last=channels_last)
+    amp_choice = {"auto": None, "on": True, "off": False}[args.amp]
+    config = TrainConfig(compile=args.compile, channels_last=channels_last, amp=amp_choice)
     ours_model = resnet34(10, stem="cifar", width=args.width).to(device)
     ours_step_model = prepare(ours_model, config)
     channels_last = uses_channels_last(config, device)
