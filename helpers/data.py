@@ -5,7 +5,8 @@ Where the images come from, in order:
 1. ``root=`` or the ``CIFAR10_DIR`` environment variable: a directory holding either
    torchvision's ``cifar-10-batches-py`` (or being that folder), or an image-folder tree
    ``train/<class>/*.png|jpg`` and ``test/<class>/*`` (a ``cifar10/`` folder inside is found too);
-2. otherwise ``data/`` at the project root, downloaded there by torchvision when missing.
+2. otherwise ``data/`` at the project root (a per-user cache directory when ``helpers`` is installed
+   rather than used from a checkout, see :mod:`helpers.paths`), downloaded there by torchvision when missing.
 
 Decoded images are cached as uint8 arrays beside the source (``_uint8_cache/``; a per-user cache
 directory when the source is read-only) and rebuilt whenever the source files change.
@@ -28,6 +29,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from helpers.paths import data_dir, user_cache_dir
+
 # CIFAR-10's canonical label order (the order of batches.meta and torchvision's `classes`).
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -36,8 +39,7 @@ CLASSES: tuple[str, ...] = (
 MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DOWNLOAD_DIR = PROJECT_ROOT / "data"
+DOWNLOAD_DIR = data_dir()
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 SPLITS = ("train", "test")
 _CACHE_VERSION = 1
@@ -229,7 +231,7 @@ def _fingerprint(layout: str, directory: Path, split: str) -> str:
 
 def _cache_dirs(directory: Path) -> list[Path]:
     """Beside the source first; a per-user cache when the source directory is read-only."""
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "resnet-cell-by-cell"
+    user_cache = user_cache_dir()
     key = hashlib.sha1(str(directory.resolve()).encode()).hexdigest()[:16]
     return [directory / "_uint8_cache", user_cache / key]
 

@@ -22,15 +22,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import PROJECT_ROOT, in_checkout, shipped_results_dir
+
 #: overrides the folder (tests point it at a temporary directory)
 RESULTS_DIR_ENV = "RESNET_RESULTS_DIR"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def results_dir() -> Path:
-    """The folder holding the result files: ``$RESNET_RESULTS_DIR`` if set, else ``results/``."""
-    return Path(os.environ.get(RESULTS_DIR_ENV) or PROJECT_ROOT / "results")
+    """The folder holding the result files: ``$RESNET_RESULTS_DIR`` if set, else ``results/`` (inside the
+    package when it is installed rather than used from a checkout)."""
+    return Path(os.environ.get(RESULTS_DIR_ENV) or shipped_results_dir())
 
 
 def _path(name: str) -> Path:
@@ -61,7 +63,10 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit, with '+dirty' when tracked files have uncommitted changes (None outside git)."""
+    """The checkout's commit, with '+dirty' when tracked files have uncommitted changes (None outside a checkout)."""
+    if not in_checkout():
+        return None
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
                               timeout=10).stdout.strip()

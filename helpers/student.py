@@ -28,13 +28,14 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.paths import PROJECT_ROOT
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader's default code stub
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from helpers.results import PROJECT_ROOT, RESULTS_DIR_ENV, load_result, results_dir, save_result
+from helpers.paths import PROJECT_ROOT
+from helpers.results import RESULTS_DIR_ENV, load_result, results_dir, save_result
 
 
 @pytest.fixture

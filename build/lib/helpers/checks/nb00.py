@@ -1,0 +1,60 @@
+"""Checks for the exercises of 00_start_here."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+from helpers.data import MEAN, STD
+
+
+@exercise_check("class_histogram")
+def check_class_histogram(class_histogram) -> None:
+    rng = np.random.default_rng(0)
+    cases = [rng.integers(0, 10, size=n) for n in (1, 7, 100)] + [np.array([9, 9, 9]), np.arange(10)]
+    for labels in cases:
+        got = class_histogram(labels)
+        expected = np.bincount(labels, minlength=10)
+        if len(got) != 10:
+            fail(f"class_histogram({labels.tolist()[:10]}...) returned {len(got)} counts; expected one per class (10), "
+                 "including classes that do not occur (count 0).")
+        if not np.array_equal(np.asarray(got), expected):
+            fail(f"class_histogram({labels.tolist()}) returned {list(np.asarray(got))}; expected {expected.tolist()}.")
+    passed("class_histogram", f"{len(cases)} label arrays, including classes with no images")
+
+
+@exercise_check("to_input")
+def check_to_input(to_input) -> None:
+    import torchvision.transforms as T
+
+    reference = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+    rng = np.random.default_rng(1)
+    for image in (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.zeros((32, 32, 3), np.uint8),
+                  np.full((32, 32, 3), 255, np.uint8)):
+        got = to_input(image)
+        if isinstance(got, torch.Tensor) and got.dtype != torch.float32:
+            fail(f"to_input should return float32 values, got {got.dtype}.")
+        expect_tensor(got, reference(image), "to_input(image) compared with torchvision's ToTensor + Normalize")
+    passed("to_input", "equal to ToTensor + Normalize on 3 images")
+
+
+@exercise_check("hflip")
+def check_hflip(hflip) -> None:
+    """``Tensor.flip`` / ``torch.flip`` on the right axis is the answer; torchvision's ready-made
+    horizontal flip (functional or RandomHorizontalFlip) is refused."""
+    import torchvision.transforms.functional as F1
+    import torchvision.transforms.v2 as T2
+    import torchvision.transforms.v2.functional as F
+
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)  # H != W: catches the wrong axis
+    expected = F.horizontal_flip(x)
+    with refusing({F: ["horizontal_flip", "hflip", "horizontal_flip_image"], F1: ["hflip"],
+                   T2.RandomHorizontalFlip: ["transform"]}, hflip,
+                  exercise="hflip", hint="Which dimension of (B, C, H, W) runs left-right? Tensor.flip "
+                                         "mirrors any dimension you name."):
+        got = hflip(x.clone())
+    if isinstance(got, torch.Tensor) and torch.equal(got, x.flip(2)):
+        fail("hflip turned the images upside down (it flipped the height axis, dim 2); a horizontal flip "
+             "mirrors left and right: the width axis, dim 3.")
+    expect_tensor(got, expected, "hflip(batch) compared with torchvision's horizontal_flip")
+    passed("hflip", "mirrors left-right, keeps the batch and channel order")

@@ -1,0 +1,117 @@
+"""Checks for the exercises of 01_convolution_as_dot_product."""
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from helpers import convolution
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+
+# Measuring instead of computing: running a convolution (F.conv2d; nn.Conv2d calls it) or unfolding.
+_BUILTIN_CONV = {F: ["conv2d"], torch: ["conv2d"]}
+
+
+@exercise_check("output_size")
+def check_output_size(output_size) -> None:
+    checked = 0
+    x_cache: dict[int, torch.Tensor] = {}
+    for h, k, s, p in itertools.product(range(1, 13), range(1, 6), range(1, 4), range(0, 3)):
+        if k > h + 2 * p:
+            continue
+        x = x_cache.setdefault(h, torch.zeros(1, 1, h, h))
+        expected = F.conv2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]
+        with refusing({convolution: ["conv_output_size", "conv2d_loops", "conv2d_unfold"], F: ["conv2d", "unfold"],
+                       torch: ["conv2d"]}, output_size, exercise="output_size",
+                      hint="Count the window positions with a formula (floor division `//`)."):
+            got = output_size(h, k, s, p)
+        if isinstance(got, float) and got != int(got):
+            fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got}, a fraction; a window either fits or "
+                 f"it does not, so round down: floor division `//`. nn.Conv2d gives {expected}.")
+        if got != expected:
+            fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got!r}; nn.Conv2d produces {expected} "
+                 "(padding is added on both sides, and the first window counts too).")
+        checked += 1
+    passed("output_size", f"equal to nn.Conv2d's output size in {checked} cases, strides 1-3, padding 0-2")
+
+
+@exercise_check("conv2d_im2col")
+def check_conv2d_im2col(conv2d_im2col) -> None:
+    g = torch.Generator().manual_seed(0)
+    cases = [  # (what, x shape, weight shape, bias?, stride, padding)
+        ("a 5x5 image, 3x3 kernel", (1, 3, 5, 5), (2, 3, 3, 3), True, 1, 0),
+        ("stride 2 and padding 1", (2, 3, 8, 8), (4, 3, 3, 3), True, 2, 1),
+        ("a non-square 7x10 image", (1, 2, 7, 10), (3, 2, 3, 3), True, 1, 1),
+        ("a non-square 3x5 kernel, stride 2, odd sizes", (2, 4, 9, 11), (5, 4, 3, 5), True, 2, 2),
+        ("no bias (bias=None), one output channel", (3, 3, 6, 6), (1, 3, 2, 2), False, 2, 0),
+    ]
+    for what, xs, ws, has_bias, stride, padding in cases:
+        x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
+        b = torch.randn(ws[0], generator=g) if has_bias else None
+        expected = F.conv2d(x, w, b, stride=stride, padding=padding)
+        with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, conv2d_im2col,
+                      exercise="conv2d_im2col", hint="Build it from F.unfold and one matrix product (a "
+                                                     "convolution function or an nn.Conv2d does it for you)."):
+            got = conv2d_im2col(x, w, b, stride, padding)
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and has_bias:
+            if torch.allclose(got + b.view(1, -1, 1, 1), expected, atol=1e-4):
+                fail(f"for {what}: every value is off by the bias; add bias.view(1, -1, 1) (one per output channel).")
+        if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
+            fail(f"for {what}: got shape {tuple(got.shape)}, expected {tuple(expected.shape)} = (N, C_out, H_out, "
+                 "W_out); the columns of unfold run over output rows first, then output columns.")
+        expect_tensor(got, expected, f"conv2d_im2col for {what}, compared with F.conv2d", rtol=1e-4, atol=1e-4)
+    passed("conv2d_im2col", f"equal to F.conv2d in {len(cases)} cases (stride 2, padding, non-square, no bias)")
+
+
+@exercise_check("conv_cost")
+def check_conv_cost(conv_cost) -> None:
+    cases = [  # c_in, c_out, k, h, w, stride, padding, bias
+        (3, 64, 7, 224, 224, 2, 3, False),  # ResNet's ImageNet stem
+        (64, 64, 3, 56, 56, 1, 1, False),
+        (256, 64, 1, 56, 56, 1, 0, False),  # a bottleneck's 1x1 reduce
+        (3, 16, 3, 32, 32, 1, 1, True),
+        (8, 5, 3, 11, 9, 2, 0, True),  # odd, non-square, stride 2, with bias
+    ]
+    for c_in, c_out, k, h, w, stride, padding, bias in cases:
+        layer = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)
+        with FlopCounterMode(display=False) as counter:
+            layer(torch.zeros(1, c_in, h, w))
+        expected_params = sum(p.numel() for p in layer.parameters())
+        expected_macs = counter.get_total_flops() // 2  # the counter counts a multiply-add as 2 FLOPs
+        call = f"conv_cost({c_in}, {c_out}, {k}, {h}, {w}, stride={stride}, padding={padding}, bias={bias})"
+        with refusing({convolution: ["conv_cost", "conv2d_params", "conv2d_macs"], **_BUILTIN_CONV,
+                       nn.Conv2d: ["__init__"]}, conv_cost, exercise="conv_cost",
+                      hint="Count with formulas; building or running a layer measures instead of counting."):
+            got = conv_cost(c_in, c_out, k, h, w, stride, padding, bias)
+        if not isinstance(got, tuple) or len(got) != 2:
+            fail(f"{call} should return a pair (parameters, multiply_adds), got {got!r}.")
+        params, macs = got
+        if params != expected_params:
+            hint = " Each output channel has a bias too." if bias and params == expected_params - c_out else ""
+            fail(f"{call}: {params!r} parameters, but the layer has {expected_params}.{hint}")
+        if macs != expected_macs:
+            hint = ""
+            if macs == 2 * expected_macs:
+                hint = " That is the FLOP count: one multiply-add is 2 FLOPs, count it once."
+            elif stride > 1 and macs == expected_macs * stride * stride:
+                hint = " Count one dot product per *output* element: use the output size, not the input size."
+            fail(f"{call}: {macs!r} multiply-adds, but torch's FlopCounterMode measures {expected_macs}.{hint}")
+    passed("conv_cost", f"{len(cases)} layers, equal to nn.Conv2d's parameters and FlopCounterMode")
+
+
+@exercise_check("pointwise_conv")
+def check_pointwise_conv(pointwise_conv) -> None:
+    g = torch.Generator().manual_seed(1)
+    cases = [("8 -> 3 channels, 4x4", (1, 8, 4, 4), (3, 8)), ("4 -> 4 channels, batch 2, 3x5", (2, 4, 3, 5), (4, 4)),
+             ("3 -> 6 channels, 1x1 image", (2, 3, 1, 1), (6, 3))]
+    for what, xs, ws in cases:
+        x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
+        expected = F.conv2d(x, w[:, :, None, None])
+        with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, pointwise_conv,
+                      exercise="pointwise_conv", hint="Write it as a matrix product over the channels."):
+            got = pointwise_conv(x, w)
+        expect_tensor(got, expected, f"pointwise_conv for {what}, compared with a 1x1 nn.Conv2d", rtol=1e-4, atol=1e-5)
+    passed("pointwise_conv", f"equal to a 1x1 convolution in {len(cases)} cases")

@@ -1,0 +1,128 @@
+"""Checks for the exercises of 02_shattered_gradients."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from helpers import diagnostics
+from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+from helpers.diagnostics import (ShatterMLP, activation_variances, calibrate_batch_norm, gradient_over_grid,
+                                 input_grid, lag1_vs_depth)
+
+
+@exercise_check("input_gradient")
+def check_input_gradient(input_gradient) -> None:
+    rng = torch.Generator().manual_seed(0)
+    points = torch.rand(7, 1, generator=rng, dtype=torch.float64) * 4 - 2
+    net = calibrate_batch_norm(ShatterMLP(5, 50, batch_norm=True, seed=3), input_grid(32))
+    grid = input_grid(32)
+    cases = [
+        ("f(x) = sin(x)", torch.sin, points, torch.cos(points[:, 0])),
+        ("f(x) = x^3", lambda t: t**3, points, 3 * points[:, 0] ** 2),
+        ("a 5-layer ShatterMLP with batch norm", net, grid, gradient_over_grid(net, grid)),
+    ]
+    for what, f, inputs, expected in cases:
+        calls = []
+
+        def counted(t, f=f):
+            calls.append(1)
+            return f(t)
+
+        before = inputs.clone()
+        got = input_gradient(counted, inputs)
+        if isinstance(got, torch.Tensor) and got.shape == (len(inputs), 1):
+            fail(f"input_gradient returned shape {tuple(got.shape)}; return one number per input, shape "
+                 f"({len(inputs)},) (take column 0 of the gradient).")
+        expect_tensor(got, expected, f"input_gradient for {what}", rtol=1e-6, atol=1e-8)
+        if inputs.requires_grad or not torch.equal(inputs, before):
+            fail("input_gradient changed the tensor it was given (it now requires grad or holds other values); "
+                 "work on a copy: inputs.detach().clone().requires_grad_(True).")
+        if len(calls) > 2:
+            fail(f"input_gradient called f {len(calls)} times for {len(inputs)} inputs; one forward pass on the "
+                 "whole batch and one backward pass of the summed output give every derivative at once.")
+    passed("input_gradient", "sin, x^3 and a batch-norm net, one backward pass each")
+
+
+def _reference_acf(g: np.ndarray, max_lag: int) -> np.ndarray:
+    d = g - g.mean()
+    return np.correlate(d, d, mode="full")[len(d) - 1:][: max_lag + 1] / (d @ d)
+
+
+@exercise_check("my_autocorrelation")
+def check_autocorrelation(my_autocorrelation) -> None:
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(50)
+    cases = [
+        ("a sine wave around 100 (large mean)", 100 + np.sin(np.arange(40) / 3), 10),
+        ("white noise of length 50", white, 5),
+        ("brown noise of length 256 (cumulative sum of white noise)", np.cumsum(rng.standard_normal(256)), 20),
+        ("[1.0, 3.0] (length 2)", np.array([1.0, 3.0]), 1),
+        ("white noise with max_lag=0", white, 0),
+    ]
+    for what, g, max_lag in cases:
+        with refusing({diagnostics: ["autocorrelation", "lag1_correlation"]}, my_autocorrelation,
+                      exercise="my_autocorrelation", hint="Write the sum over pairs yourself, as defined above."):
+            got = my_autocorrelation(g.copy(), max_lag)
+        got = np.asarray(got, dtype=np.float64)
+        expected = _reference_acf(g, max_lag)
+        if got.shape != expected.shape:
+            fail(f"for {what} with max_lag={max_lag} you returned {got.shape[0] if got.ndim else 'a scalar'} values; "
+                 f"expected max_lag + 1 = {max_lag + 1} (r(0) to r(max_lag)).")
+        if not np.allclose(got, expected, rtol=1e-7, atol=1e-9):
+            k = int(np.argmax(np.abs(got - expected)))
+            hint = ""
+            if not np.isclose(got[0], 1.0):
+                hint = " r(0) must be 1: divide every lag by the same sum of squares, sum (g_i - m)^2."
+            elif "large mean" in what:
+                hint = " Did you subtract the mean before multiplying?"
+            elif k > 0 and np.isclose(got[k], expected[k] * len(g) / (len(g) - k)):
+                hint = " Divide every lag by the same sum of squares, not by the number of pairs at that lag."
+            fail(f"for {what}, r({k}) should be {expected[k]:.5f} but you returned {got[k]:.5f}.{hint}")
+    passed("my_autocorrelation", f"{len(cases)} signals, equal to np.correlate")
+
+
+@exercise_check("mean_lag1")
+def check_mean_lag1(mean_lag1) -> None:
+    cases = [(1, False, False, [0]), (6, False, True, [0, 1]), (6, True, True, [2]), (5, True, False, [0, 1])]
+    for depth, residual, batch_norm, seeds in cases:
+        got = mean_lag1(depth, residual, batch_norm, list(seeds))
+        expected = float(lag1_vs_depth([depth], seeds, residual=residual, batch_norm=batch_norm).mean())
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            fail(f"mean_lag1 should return one number (the mean r(1)), got {got!r}.")
+        if math.isclose(value, 1.0):
+            fail("mean_lag1 returned 1.0: that is r(0), which is always 1; r(1) is the next value.")
+        if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
+            fail(f"mean_lag1(depth={depth}, residual={residual}, batch_norm={batch_norm}, seeds={seeds}) "
+                 f"returned {value:.4f}; measured with the helpers: {expected:.4f}. Build ShatterMLP(depth, "
+                 "residual=..., batch_norm=..., seed=seed) for every seed and average r(1) over the seeds.")
+    passed("mean_lag1", "equal to the reference on 4 nets (plain/residual, with/without batch norm)")
+    plain = mean_lag1(20, False, True, [0, 1, 2])
+    residual = mean_lag1(20, True, True, [0, 1, 2])
+    print(f"Your measurement at depth 20 (3 seeds): plain + batch norm r(1) = {plain:.2f}; "
+          f"residual + batch norm r(1) = {residual:.2f}. How close was your guess?")
+
+
+@exercise_check("predicted_variance")
+def check_predicted_variance(predicted_variance) -> None:
+    x = input_grid()
+    for batch_norm in (False, True):
+        got = predicted_variance(3.0, 0.5, 0, batch_norm)
+        if not math.isclose(float(got), 3.0):
+            fail(f"with 0 blocks nothing happens, so predicted_variance(3.0, 0.5, 0, batch_norm={batch_norm}) "
+                 f"should be 3.0; got {got!r}.")
+    cases = [(0.3, 20, False), (1.0, 6, False), (0.7, 12, False), (1.0, 20, True), (0.2, 40, True), (0.6, 30, True)]
+    for beta, blocks, batch_norm in cases:
+        runs = np.array([activation_variances(ShatterMLP(blocks + 1, residual=True, beta=beta, batch_norm=batch_norm,
+                                                         seed=s), x) for s in range(3)])
+        var0, measured = runs[:, 0].mean(), runs[:, -1].mean()
+        got = float(predicted_variance(var0, beta, blocks, batch_norm))
+        if not (0.7 * measured <= got <= 1.5 * measured):
+            fail(f"{blocks} residual blocks with beta={beta}, batch_norm={batch_norm}, starting from variance "
+                 f"{var0:.3g}: you predict {got:.4g}, the nets measure {measured:.4g} (mean of 3 seeds)."
+                 + (" With batch norm, BN(h) has variance 1 whatever h is, so each block adds the same amount."
+                    if batch_norm else " Without normalisation each block multiplies the variance."))
+    passed("predicted_variance", "within the seed-to-seed spread of 6 measured residual stacks")

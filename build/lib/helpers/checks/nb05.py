@@ -1,0 +1,219 @@
+"""Checks for the exercises of 05_bottleneck_and_the_resnet_family.
+
+Each check builds the real thing (``helpers.models.Bottleneck`` with torchvision's projection
+shortcut, ``F.conv2d`` with ``groups``), measures it (``count_parameters``, ``FlopCounterMode``,
+its forward pass) on several configurations, including stride 2, projection shortcuts, odd sizes,
+ResNeXt groups and eval mode, and compares with the learner's answer. Where a wrong answer has a
+common cause (batch-norm parameters forgotten, the shortcut forgotten, FLOPs instead of
+multiply-adds, the ReLU before the addition ...) the message names it.
+"""
+from __future__ import annotations
+
+import copy
+from unittest import mock
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from helpers import flops, models
+from helpers.checks import CheckFailed, exercise_check, expect_tensor, fail, passed, refusing, substituting
+from helpers.models import Bottleneck, count_parameters, make_shortcut
+
+# (in_channels, channels, stride): identity, projection at stride 1 (first block of ResNet-50),
+# projection at stride 2 (first block of stages 2-4), and deeper stages.
+_BLOCKS = [(256, 64, 1), (64, 64, 1), (256, 128, 2), (512, 128, 1), (1024, 512, 2), (32, 8, 2), (16, 4, 1)]
+
+
+# Counting by building the block (or its layers) and measuring it, or by helpers.flops' formulas.
+_READY_MADE = {models: ["make_shortcut"], Bottleneck: ["__init__"], nn.Conv2d: ["__init__"],
+               nn.BatchNorm2d: ["__init__"], flops: ["bottleneck_cost", "basic_block_cost", "conv_macs", "count_macs",
+                                                    "macs_by_module"]}
+
+
+def _bottleneck(in_channels: int, channels: int, stride: int, groups: int = 1, width_per_group: int = 64) -> Bottleneck:
+    downsample = make_shortcut("B", in_channels, channels * Bottleneck.expansion, stride)
+    return Bottleneck(in_channels, channels, stride, downsample, groups=groups, base_width=width_per_group)
+
+
+@exercise_check("bottleneck_params")
+def check_bottleneck_params(bottleneck_params) -> None:
+    for in_channels, channels, stride in _BLOCKS:
+        block = _bottleneck(in_channels, channels, stride)
+        expected = count_parameters(block)
+        call = f"bottleneck_params({in_channels}, {channels}, stride={stride})"
+        with refusing(_READY_MADE, bottleneck_params, exercise="bottleneck_params",
+                      hint="Count with a formula; measure your predictions in a scratch cell instead."):
+            got = bottleneck_params(in_channels, channels, stride)
+        if got == expected:
+            continue
+        out = 4 * channels
+        has_projection = block.downsample is not None
+        bn = 2 * (channels + channels + out) + (2 * out if has_projection else 0)
+        projection = in_channels * out + 2 * out
+        no_expansion = (in_channels * channels + 9 * channels * channels + channels * channels + 6 * channels
+                        + (in_channels * channels + 2 * channels if stride != 1 or in_channels != channels else 0))
+        hint = ""
+        if got == expected - bn:
+            hint = " That is the convolutions alone: each batch norm adds 2 parameters (gamma, beta) per channel."
+        elif has_projection and got == expected - projection:
+            hint = (f" The shape changes here ({in_channels} -> {out} channels, stride {stride}), so the shortcut "
+                    "is a 1x1 convolution with its own batch norm: count it too.")
+        elif has_projection and got == expected - in_channels * out:
+            hint = " The projection shortcut's 1x1 convolution is missing."
+        elif got == no_expansion:
+            hint = f" The last 1x1 convolution expands to 4 x channels = {out}: remember the expansion."
+        elif not has_projection and got == expected + projection:
+            hint = (f" Here the input already has {in_channels} = 4 x {channels} channels and stride is 1: the "
+                    "shortcut is the identity, with no parameters.")
+        fail(f"{call} returned {got!r}, but the block has {expected:,} parameters "
+             f"(count_parameters on helpers.models.Bottleneck with its shortcut).{hint}")
+    passed("bottleneck_params", f"{len(_BLOCKS)} blocks, with and without a projection shortcut, stride 1 and 2")
+
+
+def _bottleneck_macs(in_channels: int, channels: int, size1: int, size2: int, size3: int,
+                     size_projection: int | None) -> int:
+    """Multiply-adds of the bottleneck's convs with each one's output size given: for the hints."""
+    out = 4 * channels
+    macs = in_channels * channels * size1**2 + 9 * channels * channels * size2**2 + channels * out * size3**2
+    return macs + (in_channels * out * size_projection**2 if size_projection else 0)
+
+
+@exercise_check("bottleneck_macs")
+def check_bottleneck_macs(bottleneck_macs) -> None:
+    cases = [(256, 64, 1, 56), (64, 64, 1, 56), (256, 128, 2, 56), (1024, 512, 2, 14), (32, 8, 2, 7), (16, 4, 1, 5),
+             (64, 16, 2, 9)]
+    for in_channels, channels, stride, size in cases:
+        block = _bottleneck(in_channels, channels, stride).eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            block(torch.zeros(1, in_channels, size, size))
+        expected = counter.get_total_flops() // 2
+        call = f"bottleneck_macs({in_channels}, {channels}, stride={stride}, size={size})"
+        with refusing({**_READY_MADE, F: ["conv2d"], torch: ["conv2d"]}, bottleneck_macs, exercise="bottleneck_macs",
+                      hint="Count with a formula: one term per convolution, at its output size."):
+            got = bottleneck_macs(in_channels, channels, stride, size)
+        if got == expected:
+            continue
+        has_projection = block.downsample is not None
+        small = (size - 1) // stride + 1  # output size of the strided convs
+        hint = ""
+        if got == 2 * expected:
+            hint = " That is the FLOP count: one multiply-add is 2 FLOPs, count it once."
+        elif has_projection and got == _bottleneck_macs(in_channels, channels, size, small, small, None):
+            hint = " The projection shortcut (a 1x1 convolution at the output size) costs multiply-adds too."
+        elif stride > 1 and got == _bottleneck_macs(in_channels, channels, small, small, small, small):
+            hint = (" You put the stride in the first 1x1 convolution (the paper's original block); here, as in "
+                    "torchvision, the 3x3 convolution carries it and the 1x1 reduce runs at the input size.")
+        elif stride > 1 and got == _bottleneck_macs(in_channels, channels, size, size, size, size):
+            hint = " The stride is missing: after a stride-2 3x3 convolution the map is half as wide and high."
+        elif stride > 1 and size % 2 and got == _bottleneck_macs(in_channels, channels, size, size // 2, size // 2,
+                                                                  size // 2 if has_projection else None):
+            hint = (f" A 3x3 convolution with padding 1 and stride 2 turns {size}x{size} into {small}x{small}: "
+                    "floor((size + 2 - 3) / 2) + 1, not size // 2.")
+        elif stride > 1 and got == _bottleneck_macs(in_channels, channels, size, small, size,
+                                                    small if has_projection else None):
+            hint = " After the strided 3x3, the last 1x1 convolution runs at the *output* size."
+        fail(f"{call} returned {got!r}, but FlopCounterMode measures {expected:,} multiply-adds for that block "
+             f"on one {in_channels} x {size} x {size} input.{hint}")
+    passed("bottleneck_macs", f"equal to FlopCounterMode on {len(cases)} blocks (stride 2, projection, odd sizes)")
+
+
+def _randomise_batch_norm(block: Bottleneck, g: torch.Generator) -> None:
+    """Running statistics and affine parameters away from 0/1, so that eval mode is really tested."""
+    for m in block.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+
+
+def _not_the_block(*args, **kwargs):
+    raise AssertionError("bottleneck_forward called the block itself")
+
+
+@exercise_check("bottleneck_forward")
+def check_bottleneck_forward(bottleneck_forward) -> None:
+    g = torch.Generator().manual_seed(5)
+    cases = [  # what, (in, channels, stride, groups, width_per_group), input size, train mode?
+        ("identity shortcut (256 -> 256 channels, stride 1), eval mode", (256, 64, 1, 1, 64), 8, False),
+        ("projection shortcut at stride 1 (64 -> 256 channels), eval mode", (64, 64, 1, 1, 64), 8, False),
+        ("stride 2 with a projection shortcut (256 -> 512 channels), eval mode", (256, 128, 2, 1, 64), 8, False),
+        ("stride 2 on an odd 7x7 input, eval mode", (32, 16, 2, 1, 64), 7, False),
+        ("stride 2 with a projection, training mode (batch statistics)", (64, 32, 2, 1, 64), 6, True),
+        ("a ResNeXt block (4 groups), identity shortcut, eval mode", (64, 16, 1, 4, 8), 5, False),
+    ]
+    with torch.no_grad():
+        for what, (cin, c, stride, groups, wpg), size, training in cases:
+            block = _bottleneck(cin, c, stride, groups, wpg)
+            _randomise_batch_norm(block, g)
+            block.train(training)
+            theirs, probe = copy.deepcopy(block), copy.deepcopy(block)
+            x = torch.randn(3, cin, size, size, generator=g)
+            expected = block(x.clone())
+            with mock.patch.object(Bottleneck, "forward", _not_the_block):
+                try:
+                    got = bottleneck_forward(theirs, x.clone())
+                except AssertionError:
+                    fail("bottleneck_forward called the block itself (block(x) or block.forward(x)); write the "
+                         "forward pass from its layers: conv1, bn1, conv2, bn2, conv3, bn3 and downsample.")
+                except RuntimeError as error:
+                    if theirs.downsample is not None and "size" in str(error):
+                        fail(f"for {what}: adding the shortcut failed ({error}). The input and the output have "
+                             "different shapes here: pass the input through block.downsample first "
+                             "(when it is not None).")
+                    raise
+            if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+                shortcut = x if probe.downsample is None else probe.downsample(x)
+                branch = probe.bn3(probe.conv3(F.relu(probe.bn2(probe.conv2(F.relu(probe.bn1(probe.conv1(x))))))))
+                if torch.allclose(got, F.relu(branch) + shortcut, atol=1e-5) and not torch.allclose(got, expected):
+                    fail(f"for {what}: you apply the last ReLU before adding the shortcut; add first, then ReLU "
+                         "(relu(bn3(conv3(...)) + shortcut)).")
+                if bool((got < 0).any()):
+                    fail(f"for {what}: the output has negative values; a block ends with a ReLU, after the addition.")
+                if torch.allclose(got, F.relu(branch), atol=1e-5) and not torch.allclose(got, expected):
+                    fail(f"for {what}: the shortcut is missing; a residual block adds its input (or "
+                         "block.downsample(input)) to the branch.")
+            expect_tensor(got, expected, f"bottleneck_forward for {what}, compared with helpers.models.Bottleneck",
+                          rtol=1e-4, atol=1e-4)
+            if training and not torch.allclose(theirs.bn1.running_mean, block.bn1.running_mean):
+                fail(f"for {what}: the batch-norm running statistics were not updated as the block's own forward "
+                     "pass updates them; call block.bn1(...) etc. exactly once each.")
+    passed("bottleneck_forward", f"equal to helpers.models.Bottleneck in {len(cases)} cases (stride 2, projection, "
+                                 "odd size, training mode, groups)")
+
+
+@exercise_check("grouped_conv2d")
+def check_grouped_conv2d(grouped_conv2d) -> None:
+    g = torch.Generator().manual_seed(7)
+    cases = [  # what, x shape, weight shape, groups, stride, padding
+        ("2 groups, 4 -> 6 channels, 3x3, padding 1", (2, 4, 6, 6), (6, 2, 3, 3), 2, 1, 1),
+        ("4 groups, 8 -> 8 channels, stride 2, padding 1, odd 7x9 input", (1, 8, 7, 9), (8, 2, 3, 3), 4, 2, 1),
+        ("1 group (an ordinary convolution)", (2, 3, 5, 5), (4, 3, 3, 3), 1, 1, 0),
+        ("depthwise: 6 groups of 1 channel each", (1, 6, 5, 5), (6, 1, 3, 3), 6, 1, 1),
+        ("32 groups of 4 channels (ResNeXt's 32x4d), 1x1 output map", (1, 128, 3, 3), (128, 4, 3, 3), 32, 2, 0),
+    ]
+    real_conv2d = F.conv2d
+
+    def ungrouped_only(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if groups != 1:
+            raise CheckFailed("grouped_conv2d passed groups=... to F.conv2d; the point is to build it from ordinary "
+                              "convolutions, one per group, and concatenate the results.")
+        return real_conv2d(x, weight, bias, stride, padding, dilation, 1)
+
+    for what, xs, ws, groups, stride, padding in cases:
+        x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
+        expected = real_conv2d(x, w, stride=stride, padding=padding, groups=groups)
+        # also where the learner imported it (from torch.nn.functional import conv2d) or called torch.conv2d
+        with substituting({F: {"conv2d": ungrouped_only}, torch: {"conv2d": ungrouped_only}}, grouped_conv2d):
+            got = grouped_conv2d(x, w, groups, stride, padding)
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and groups > 1:
+            same_input = torch.cat([real_conv2d(x[:, : xs[1] // groups], wg, stride=stride, padding=padding)
+                                    for wg in w.chunk(groups, 0)], 1)
+            if torch.allclose(got, same_input, atol=1e-4):
+                fail(f"for {what}: every group saw the first group's input channels; group i must see input "
+                     f"channels i*C_in/groups ... (i+1)*C_in/groups - 1 (x.chunk(groups, dim=1)).")
+        expect_tensor(got, expected, f"grouped_conv2d for {what}, compared with F.conv2d(..., groups={groups})",
+                      rtol=1e-4, atol=1e-4)
+    passed("grouped_conv2d", f"equal to F.conv2d with groups in {len(cases)} cases (stride 2, depthwise, 32 groups)")

@@ -1,0 +1,296 @@
+"""The degradation experiment of He et al. (2016), Section 4.2: plain and residual nets of 20 and 56
+layers trained side by side with one recipe, and the per-layer gradient norms at initialisation.
+
+Notebook 03 calls these functions; so does the command line, for the full run on a GPU:
+
+    python -m helpers.degradation --save      # 50,000 images, 40 epochs: results/degradation.json (a GPU run)
+    python -m helpers.degradation --quick     # the notebook's quick CPU budget
+
+The curves are plain dicts of lists (JSON-ready), so a saved full run and a fresh quick run plot alike.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from helpers.models import cifar_resnet, count_parameters
+from helpers.train import TrainConfig, fit
+
+#: the four networks of the experiment: name -> (depth, residual)
+NETS: dict[str, tuple[int, bool]] = {
+    "plain-20": (20, False),
+    "plain-56": (56, False),
+    "ResNet-20": (20, True),
+    "ResNet-56": (56, True),
+}
+# one colour per depth, dashed for plain and solid for residual, so that pairs read at a glance
+STYLE: dict[str, dict[str, Any]] = {
+    "plain-20": dict(color="C0", linestyle="--"),
+    "plain-56": dict(color="C3", linestyle="--"),
+    "ResNet-20": dict(color="C0", linestyle="-"),
+    "ResNet-56": dict(color="C3", linestyle="-"),
+}
+
+
+def paper_config(epochs: int, seed: int = 0, **overrides: Any) -> TrainConfig:
+    """The paper's CIFAR recipe, in ``helpers.train``'s loop: SGD, momentum 0.9, batch 128, peak learning
+    rate 0.1, weight decay 1e-4, no label smoothing. The paper divides the rate by 10 twice over 164
+    epochs; here the one-cycle schedule decays it to zero over ``epochs``, which needs fewer epochs."""
+    settings = dict(epochs=epochs, batch_size=128, lr=0.1, momentum=0.9, nesterov=False, weight_decay=1e-4,
+                    label_smoothing=0.0, seed=seed)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def curves_from_history(history, params: int, seconds: float) -> dict[str, Any]:
+    """One run as JSON-ready lists: errors are 1 - accuracy (fractions, 0..1)."""
+    return {
+        "epoch": list(history.epoch),
+        "train_error": [1 - a for a in history.train_acc],
+        "test_error": [1 - a for a in history.test_acc],
+        "train_loss": list(history.train_loss),
+        "params": int(params),
+        "seconds": round(float(seconds), 1),
+    }
+
+
+def train_side_by_side(
+    train_loader,
+    test_loader,
+    config: TrainConfig,
+    nets: Sequence[str] = tuple(NETS),
+    *,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+    checkpoint_dir: str | os.PathLike | None = None,
+    on_net_end: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Train each of ``nets`` (names from :data:`NETS`) from the same seed with the same ``config``
+    and loaders; return ``{name: curves}`` (see :func:`curves_from_history`). With ``checkpoint_dir``,
+    each net checkpoints to ``<dir>/<name>.pt`` after every epoch and resumes from it (a finished net
+    is not trained again)."""
+    unknown = [name for name in nets if name not in NETS]
+    if unknown or not nets:
+        raise ValueError(f"nets must be a non-empty selection of {list(NETS)}, got {list(nets)!r}")
+    device = torch.device(device) if device is not None else train_loader.device
+    runs = {}
+    for name in nets:
+        depth, residual = NETS[name]
+        torch.manual_seed(config.seed)  # every net starts from the same random state
+        model = cifar_resnet(depth, residual=residual).to(device)
+        checkpoint = Path(checkpoint_dir) / f"{name}.pt" if checkpoint_dir is not None else None
+        history = fit(model, train_loader, test_loader, config, progress=progress, checkpoint=checkpoint)
+        # training + evaluation time, summed over resumed sessions
+        runs[name] = curves_from_history(history, count_parameters(model), history.elapsed_s[-1])
+        if on_net_end is not None:
+            on_net_end(name, runs[name])
+    return runs
+
+
+def final_table(runs: dict[str, dict[str, Any]], title: str = "") -> str:
+    """A small text table of each net's final training and test error (and the best test error)."""
+    lines = [title] if title else []
+    lines.append(f"{'net':>10}  {'params':>8}  {'train error':>11}  {'test error':>10}  {'best test':>9}  {'time':>7}")
+    for name, run in runs.items():
+        lines.append(f"{name:>10}  {run['params']:>8,}  {run['train_error'][-1]:>11.1%}  {run['test_error'][-1]:>10.1%}"
+                     f"  {min(run['test_error']):>9.1%}  {run['seconds']:>6.0f}s")
+    return "\n".join(lines)
+
+
+def plot_degradation(runs: dict[str, dict[str, Any]], title: str, axes=None):
+    """Training error (left) and test error (right) per epoch for every run; returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    else:
+        fig = axes[0].figure
+    for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error"), strict=False):
+        for name, run in runs.items():
+            ax.plot(run["epoch"], [100 * e for e in run[key]], label=name, marker="o" if len(run["epoch"]) < 12 else None,
+                    markersize=3, **STYLE.get(name, {}))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(what)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("error (%)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- gradients at initialisation
+
+def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The weights of every convolution and linear layer, in forward order (shortcut 1x1 convs included)."""
+    return [(f"{name}.weight", module.weight) for name, module in model.named_modules()
+            if isinstance(module, (nn.Conv2d, nn.Linear))]
+
+
+def layer_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, float]]:
+    """The L2 norm of d(cross-entropy)/d(weight) for every conv and linear weight, from one batch, in
+    training mode (batch statistics, as in the first training step). The model's gradients are reset."""
+    was_training = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    try:
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        norms = [(name, weight.grad.norm().item()) for name, weight in weight_layers(model)]
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return norms
+
+
+def plot_gradient_norms(norms: dict[str, list[tuple[str, float]]], title: str, ax=None):
+    """One line per model: gradient norm per weight layer (log scale), in forward order, with the
+    stage boundaries of the first model drawn as thin vertical lines."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 3.8))
+    for i, (label, values) in enumerate(norms.items()):
+        style = {"linestyle": STYLE.get(label, {}).get("linestyle", "-"), "color": f"C{i}"}
+        ax.plot(range(1, len(values) + 1), [v for _, v in values], marker=".", label=label, **style)
+    first = next(iter(norms.values()), [])
+    stages = [name.split(".")[0] for name, _ in first]
+    for k in range(1, len(stages)):
+        if stages[k] != stages[k - 1]:
+            ax.axvline(k + 0.5, color="0.6", linewidth=0.8)
+            ax.text(k + 0.7, 1.0, stages[k], transform=ax.get_xaxis_transform(), fontsize=7, va="top", color="0.4")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight layer, input to output (convolutions, then fc)")
+    ax.set_ylabel("||dL/dW|| (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+# --------------------------------------------------------------------------- saved runs
+
+RESULT_NAME = "degradation"  # the full GPU run
+CPU_RESULT_NAME = "degradation_cpu"  # the real-scale CPU run (all images, a shorter schedule)
+
+
+def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str] | None:
+    """The runs of a saved experiment (``results/<name>.json``, written by ``--save``) and a label
+    saying how they were made (command, device and CPU, date, data size, epochs), or None when there is none."""
+    from helpers.results import load_result
+
+    result = load_result(name)
+    if result is None:
+        return None
+    data = result["data"]
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict) or not data["runs"]:
+        raise ValueError(f"result {name!r} holds no 'runs': it was not written by python -m helpers.degradation --save")
+    parts = [f"`{result['command']}`", f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else ""),
+             result["date"][:10]]
+    if isinstance(data.get("train_images"), int):
+        test = data.get("test_images")
+        parts.append(f"{data['train_images']:,} training" + (f" / {test:,} test images" if isinstance(test, int) else " images"))
+    if isinstance(data.get("config"), dict) and "epochs" in data["config"]:
+        parts.append(f"{data['config']['epochs']} epochs")
+    if result.get("wall_s"):
+        parts.append(f"{result['wall_s'] / 60:.0f} min in all")
+    return data["runs"], "saved run: " + ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- command line
+
+#: the budgets: QUICK is the notebook's on a 2-core CPU (about two minutes); CPU is the real-scale CPU
+#: run (all 50,000 / 10,000 images, a shorter schedule; about an hour on a 2-core CPU with bf16 units);
+#: FULL is the paper-size run for a GPU
+QUICK: dict[str, Any] = dict(train_subset=2_000, test_subset=500, epochs=3, batch_size=32, lr=0.05)
+CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch_size=128, lr=0.1)
+FULL: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=40, batch_size=128, lr=0.1)
+
+
+def run_experiment(train_subset: int | None, test_subset: int | None, epochs: int, batch_size: int, lr: float, *,
+                   seed: int = 0, root=None, device=None, progress: bool = False,
+                   checkpoint_dir: str | os.PathLike | None = None,
+                   on_net_end: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Load CIFAR-10 (class-balanced subsets if given) and train the four nets with one recipe;
+    return ``{"runs": ..., "config": ..., "train_images": ..., "test_images": ...}`` (JSON-ready)."""
+    from helpers.data import cifar10_loaders
+    from helpers.runtime import pick_device
+    from helpers.train import uses_amp, uses_channels_last
+
+    device = torch.device(device) if device is not None else pick_device()
+    config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr)
+    train_loader, test_loader = cifar10_loaders(batch_size, root=root, device=device, seed=seed,
+                                                train_subset=train_subset, test_subset=test_subset,
+                                                channels_last=uses_channels_last(config, device))
+    runs = train_side_by_side(train_loader, test_loader, config, device=device, progress=progress,
+                              checkpoint_dir=checkpoint_dir, on_net_end=on_net_end)
+    settings = {k: getattr(config, k) for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay",
+                                                "label_smoothing", "seed")}
+    settings.update(bf16_autocast=uses_amp(config, device), channels_last=uses_channels_last(config, device))
+    return {"runs": runs, "config": settings,
+            "train_images": train_loader.num_images, "test_images": test_loader.num_images}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m helpers.degradation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=FULL["epochs"])
+    parser.add_argument("--batch-size", type=int, default=FULL["batch_size"])
+    parser.add_argument("--lr", type=float, default=FULL["lr"], help="peak learning rate")
+    parser.add_argument("--train-subset", type=int, default=None, help="class-balanced training subset (default: all)")
+    parser.add_argument("--test-subset", type=int, default=None, help="class-balanced test subset (default: all)")
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", action="store_true", help="the notebook's quick CPU budget")
+    preset.add_argument("--cpu", action="store_true",
+                        help=f"the real-scale CPU budget ({CPU['epochs']} epochs on all images)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
+    parser.add_argument("--save", nargs="?", const=RESULT_NAME, default=None, metavar="NAME",
+                        help=f"write results/NAME.json (default NAME: {RESULT_NAME}; the CPU run uses {CPU_RESULT_NAME})")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="checkpoint each net there after every epoch, and resume from it")
+    parser.add_argument("--no-progress", action="store_true")
+    known = parser.parse_known_args(argv)[0]
+    if known.quick or known.cpu:
+        parser.set_defaults(**(QUICK if known.quick else CPU))  # explicit options still win
+    args = parser.parse_args(argv)
+    if args.quick and args.save:
+        parser.error("--save writes a real run that notebook 03 shows as such; do not combine it with --quick")
+
+    from helpers.results import command_line, provenance, save_result
+    from helpers.runtime import device_name, pick_device
+
+    def report(name: str, run: dict[str, Any]) -> None:
+        print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "
+              f"{run['seconds']:.0f} s", file=sys.stderr, flush=True)
+
+    origin, start = provenance(), time.perf_counter()
+    device = pick_device()
+    data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
+                          root=args.data, device=device, progress=not args.no_progress,
+                          checkpoint_dir=args.checkpoint_dir, on_net_end=report)
+    if args.save:
+        command = command_line("python -m helpers.degradation", argv)
+        # wall time: the sum over the nets (a resumed run counts the sessions before it too)
+        wall = sum(run["seconds"] for run in data["runs"].values())
+        print(f"saved {save_result(args.save, data, command, wall_s=wall, origin=origin)}", file=sys.stderr)
+    final = {name: {"train_error": round(run["train_error"][-1], 4), "test_error": round(run["test_error"][-1], 4),
+                    "seconds": run["seconds"]} for name, run in data["runs"].items()}
+    print(json.dumps({"device": device_name(device), "epochs": args.epochs, "train_images": data["train_images"],
+                      "final": final, "process_s": round(time.perf_counter() - start, 1)}))
+    return data
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,465 @@
+"""For instructors: the student edition of the notebooks, an exercise list, and a grader.
+
+    python -m helpers.student notebooks student     # write the student edition (make student)
+    python -m helpers.student --list                # the exercises of every notebook, as a table
+    python -m helpers.student --grade submissions/  # grade submitted notebooks (make grade STUDENT_DIR=...)
+
+The exercises follow nbgrader's conventions, so nbgrader can also work on the notebooks as they are:
+a solution cell (nbgrader metadata ``solution: true``) holds the answer between ``### BEGIN SOLUTION``
+and ``### END SOLUTION``; the student edition replaces the code between them with nbgrader's stub
+(``# YOUR CODE HERE`` / ``raise NotImplementedError()``) at the marker's indentation, keeping the
+signature, docstring and hints above it. Unlike ``nbgrader generate_assignment`` it keeps the two
+marker lines, because the notebooks tell learners to write their code between them. A check cell (``grade: true``, ``locked: true``, grade id
+``<exercise>_check``, ``points``) follows and calls ``helpers.checks``. Cells tagged ``setup`` define
+everything an exercise may use, so the grader runs only those, then each exercise's solution and
+check cells, in a fresh kernel per notebook: one broken exercise does not stop the others.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from helpers.paths import PROJECT_ROOT
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"  # nbgrader's default code stub
+
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the exercises of a notebook
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its solution cell, the check cell that grades it, and the points."""
+
+    notebook: str  # file name, e.g. "04_batch_norm.ipynb"
+    grade_id: str  # the solution cell's nbgrader grade_id, e.g. "nb04_batch_norm_train"
+    solution_index: int
+    check_index: int
+    points: float
+    function: str  # the name the solution cell defines (first ``def``), for the exercise table
+    summary: str  # first line of its docstring
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_setup(cell) -> bool:
+    return cell.cell_type == "code" and "setup" in cell.get("metadata", {}).get("tags", [])
+
+
+def is_solution(cell) -> bool:
+    return cell.cell_type == "code" and bool(_nbgrader(cell).get("solution"))
+
+
+def is_check(cell) -> bool:
+    return cell.cell_type == "code" and bool(_nbgrader(cell).get("grade")) and not _nbgrader(cell).get("solution")
+
+
+_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
+_DOC = re.compile(r'^\s*(?:"""|\'\'\')\s*(.*?)\s*(?:"""|\'\'\'|$)', re.M)
+
+
+def exercises(nb: nbformat.NotebookNode, name: str = "") -> list[Exercise]:
+    """The exercises of ``nb`` in order: each solution cell paired with its check cell.
+
+    The check cell is the one whose grade_id is ``<solution grade_id>_check``; failing that, the
+    next graded cell after the solution cell.
+    """
+    checks = {_nbgrader(c).get("grade_id"): i for i, c in enumerate(nb.cells) if is_check(c)}
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if not is_solution(cell):
+            continue
+        grade_id = _nbgrader(cell).get("grade_id", f"cell{i}")
+        check_index = checks.get(f"{grade_id}_check")
+        if check_index is None:
+            check_index = next((j for j in range(i + 1, len(nb.cells)) if is_check(nb.cells[j])), None)
+        if check_index is None:
+            raise ValueError(f"{name or 'notebook'}: solution cell {grade_id!r} has no check cell after it")
+        source = cell.source
+        function = _DEF.search(source)
+        doc = _DOC.search(source[function.end():]) if function else None
+        found.append(Exercise(name, grade_id, i, check_index, float(_nbgrader(nb.cells[check_index]).get("points", 0)),
+                              function[1] if function else "", doc[1] if doc else ""))
+    return found
+
+
+def setup_sources(nb: nbformat.NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if is_setup(c)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Rewriting solution regions
+# ----------------------------------------------------------------------------------------------
+
+def _regions(lines: list[str], begin: str, end: str) -> list[tuple[int, int]]:
+    """(begin line, end line) index pairs of every marked region."""
+    regions, start = [], None
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text == begin:
+            if start is not None:
+                raise ValueError(f"{begin!r} twice without {end!r} in between (line {i + 1})")
+            start = i
+        elif text == end:
+            if start is None:
+                raise ValueError(f"{end!r} without {begin!r} before it (line {i + 1})")
+            regions.append((start, i))
+            start = None
+    if start is not None:
+        raise ValueError(f"{begin!r} on line {start + 1} has no {end!r}")
+    return regions
+
+
+def replace_solution(source: str, body: str, *, keep_markers: bool = False) -> str:
+    """``source`` with every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region replaced by ``body``,
+    re-indented to the marker's indentation (``body`` is written unindented).
+
+    Without ``keep_markers`` the marker lines go too (as in nbgrader's student version).
+    """
+    lines = source.split("\n")
+    regions = _regions(lines, BEGIN_SOLUTION, END_SOLUTION)
+    if not regions:
+        raise ValueError("no ### BEGIN SOLUTION / ### END SOLUTION region in this cell")
+    for start, stop in reversed(regions):
+        indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+        new = [indent + line if line.strip() else "" for line in body.strip("\n").split("\n")]
+        if keep_markers:
+            new = [lines[start], *new, lines[stop]]
+        lines[start: stop + 1] = new
+    return "\n".join(lines)
+
+
+def stub_source(source: str, keep_markers: bool = True) -> str:
+    """The student's version of a solution cell: the code in each marked region becomes nbgrader's stub.
+
+    The markers stay (the notebooks' prose points learners at them) unless ``keep_markers=False``,
+    which gives exactly what ``nbgrader generate_assignment`` writes.
+    """
+    return replace_solution(source, STUB, keep_markers=keep_markers)
+
+
+def strip_hidden_tests(source: str) -> str:
+    lines = source.split("\n")
+    for start, stop in reversed(_regions(lines, BEGIN_HIDDEN, END_HIDDEN)):
+        del lines[start: stop + 1]
+    return "\n".join(lines)
+
+
+def python_source(source: str) -> str:
+    """Cell source that plain ``exec`` can run: IPython magics and shell escapes become comments."""
+    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+
+
+# ----------------------------------------------------------------------------------------------
+# The student edition
+# ----------------------------------------------------------------------------------------------
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with solutions stubbed, hidden tests removed, outputs and counts cleared;
+    nbgrader's cell metadata is kept so instructors can still use nbgrader on it."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # saved widget state belongs to the cleared outputs
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            if is_solution(cell):
+                if BEGIN_SOLUTION not in cell.source:  # nothing to stub: the edition would give the answer away
+                    raise ValueError(f"solution cell {_nbgrader(cell).get('grade_id')!r} has no "
+                                     f"{BEGIN_SOLUTION!r} / {END_SOLUTION!r} markers around its answer")
+                cell.source = stub_source(cell.source)
+            if BEGIN_HIDDEN in cell.source:
+                cell.source = strip_hidden_tests(cell.source)
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+    return nb
+
+
+_README = """\
+# Student edition
+
+These notebooks are the exercises' version of `../notebooks/`: the code between
+`### BEGIN SOLUTION` and `### END SOLUTION` is replaced by `raise NotImplementedError()`, and all
+outputs are cleared. Run them from the project root as the
+originals (`make lab`, then open `student/`); `helpers` is installed in the project's `.venv`.
+
+Each exercise is a function to complete: replace the stub between the two markers with your code,
+run the cell, then run the check cell below it. It prints one line when your answer is right and says what is wrong
+otherwise. Everything an exercise may use is defined in the cells tagged `setup` (the imports and
+setup cells at the top of the notebook) and in its own cell.
+"""
+
+
+def write_student_edition(source: Path, target: Path) -> list[Path]:
+    """Write the student edition of every notebook in ``source`` into ``target``; returns the files."""
+    source, target = Path(source), Path(target)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise ValueError(f"no notebooks (*.ipynb) in {source}")
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        out = target / path.name
+        nbformat.write(student_notebook(nb), out)
+        written.append(out)
+    # Anything next to the notebooks that they read (images, data files), except other notebooks.
+    for extra in sorted(source.iterdir()):
+        if extra.suffix == ".ipynb" or extra.name.startswith(".") or extra.name == "__pycache__":
+            continue
+        destination = target / extra.name
+        if extra.is_dir():
+            shutil.copytree(extra, destination, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        else:
+            shutil.copy2(extra, destination)
+    (target / "README.md").write_text(_README)
+    return written
+
+
+# ----------------------------------------------------------------------------------------------
+# The exercise table
+# ----------------------------------------------------------------------------------------------
+
+def exercise_table(directory: Path = NOTEBOOKS) -> list[Exercise]:
+    table = []
+    for path in sorted(Path(directory).glob("*.ipynb")):
+        table.extend(exercises(nbformat.read(path, as_version=4), path.name))
+    return table
+
+
+def format_exercise_table(table: Iterable[Exercise], markdown: bool = False) -> str:
+    rows = [(e.notebook.removesuffix(".ipynb"), e.grade_id, f"{e.points:g}", f"{e.function}()", e.summary)
+            for e in table]
+    header = ("notebook", "grade id", "points", "function", "what it asks")
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(f"`{c}`" if k in (1, 3) else c.replace("|", "\\|") for k, c in enumerate(row))
+                  + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(4)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    return "\n".join(fmt.format(*row) for row in [header, *rows])
+
+
+# ----------------------------------------------------------------------------------------------
+# Grading
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    notebook: str
+    grade_id: str
+    points: float
+    passed: bool
+    message: str  # first line of the check's output (pass) or of the error (fail)
+
+    @property
+    def score(self) -> float:
+        return self.points if self.passed else 0.0
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        if line:
+            return line
+    return ""
+
+
+def _error_message(error: BaseException) -> str:
+    ename = getattr(error, "ename", None)
+    if ename:  # nbclient's CellExecutionError: the kernel's exception name and value
+        evalue = getattr(error, "evalue", "") or ""
+        return _first_line(f"{ename}: {evalue}") if ename != "CheckFailed" else _first_line(evalue)
+    return _first_line(f"{type(error).__name__}: {error}")
+
+
+def _outputs_text(outputs: list) -> str:
+    return "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def _master_for(path: Path, master_dir: Path | None) -> nbformat.NotebookNode | None:
+    if master_dir is None:
+        return None
+    candidate = Path(master_dir) / path.name
+    return nbformat.read(candidate, as_version=4) if candidate.exists() else None
+
+
+def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int = 300,
+                   kernel_name: str = "python3") -> list[Result]:
+    """Run one submitted notebook's setup cells, then each exercise's solution and check cell, in a
+    fresh kernel, and return one result per exercise.
+
+    With ``master_dir`` holding the original notebook of the same name, its setup and check cells
+    are used (a learner cannot pass by editing a check) and its exercise list decides what is graded
+    (a deleted exercise counts as failed); only the solution cells come from the submission. A cell
+    that runs longer than ``timeout`` seconds is interrupted and fails its exercise; a kernel that
+    dies is restarted (setup cells again) for the remaining exercises.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    path = Path(path)
+    submitted = nbformat.read(path, as_version=4)
+    master = _master_for(path, master_dir)
+    reference = master if master is not None else submitted
+    wanted = exercises(reference, path.name)
+    if master is not None:  # only the learner's solution cells are used: a moved or deleted check does not matter
+        solutions = {_nbgrader(c).get("grade_id"): c.source for c in submitted.cells if is_solution(c)}
+    else:
+        solutions = {e.grade_id: submitted.cells[e.solution_index].source for e in exercises(submitted, path.name)}
+    setups = setup_sources(reference)
+
+    results: list[Result] = []
+    pending = list(wanted)
+    env = {"RESNET_QUICK": os.environ.get("RESNET_QUICK", "1"), "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg")}
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        while pending:
+            run = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": kernel_name, "display_name": kernel_name,
+                                                                    "language": "python"}})
+            client = NotebookClient(
+                run, timeout=timeout, kernel_name=kernel_name, allow_errors=False, interrupt_on_timeout=True,
+                error_on_timeout={"ename": "TimeoutError", "evalue": f"the cell ran longer than {timeout} s",
+                                  "traceback": []},
+                resources={"metadata": {"path": str(path.parent.resolve())}})
+
+            def execute(source: str):
+                cell = nbformat.v4.new_code_cell(source)
+                run.cells.append(cell)
+                client.execute_cell(cell, len(run.cells) - 1)
+                return cell
+
+            with client.setup_kernel():
+                setup_error = None
+                for k, source in enumerate(setups):
+                    try:
+                        execute(source)
+                    except (CellExecutionError, DeadKernelError) as error:
+                        setup_error = f"setup cell {k + 1} failed: {_error_message(error)}"
+                        break
+                if setup_error:
+                    results += [Result(path.name, e.grade_id, e.points, False, setup_error) for e in pending]
+                    pending = []
+                while pending:
+                    exercise = pending.pop(0)
+                    result = Result(path.name, exercise.grade_id, exercise.points, False, "")
+                    results.append(result)
+                    if exercise.grade_id not in solutions:
+                        result.message = "the solution cell is missing from the submission"
+                        continue
+                    try:
+                        execute(solutions[exercise.grade_id])
+                    except CellExecutionError as error:
+                        result.message = f"the solution cell raised {_error_message(error)}"
+                        continue
+                    except DeadKernelError:
+                        result.message = "the kernel died while running the solution cell"
+                        break  # a fresh kernel for the remaining exercises
+                    try:
+                        check = execute(reference.cells[exercise.check_index].source)
+                    except CellExecutionError as error:
+                        result.message = _error_message(error)
+                        continue
+                    except DeadKernelError:
+                        result.message = "the kernel died while running the check"
+                        break
+                    result.passed = True
+                    result.message = _first_line(_outputs_text(check.outputs)) or "passed"
+    finally:
+        for key, value in old_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return results
+
+
+def format_results(results: list[Result], width: int = 100) -> str:
+    rows = [(r.notebook.removesuffix(".ipynb"), r.grade_id, f"{r.points:g}", "pass" if r.passed else "FAIL",
+             r.message if len(r.message) <= width else r.message[: width - 3] + "...") for r in results]
+    header = ("notebook", "exercise", "points", "result", "message")
+    widths = [max(len(row[k]) for row in [header, *rows]) for k in range(4)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths), "-" * 7)]
+    lines += [fmt.format(*row) for row in rows]
+    total, earned = sum(r.points for r in results), sum(r.score for r in results)
+    passed = sum(r.passed for r in results)
+    lines.append(f"total: {earned:g} / {total:g} points ({passed} of {len(results)} exercises passed)")
+    return "\n".join(lines)
+
+
+def grade(directory: Path, master_dir: Path | None = NOTEBOOKS, timeout: int = 300) -> list[Result]:
+    """Grade every notebook in ``directory`` (or one notebook file)."""
+    directory = Path(directory)
+    paths = [directory] if directory.suffix == ".ipynb" else sorted(directory.glob("*.ipynb"))
+    if not paths:
+        raise ValueError(f"no notebooks (*.ipynb) in {directory}")
+    results = []
+    for path in paths:
+        try:
+            results += grade_notebook(path, master_dir, timeout)
+        except Exception as error:  # noqa: BLE001 - an unreadable notebook must not stop the others
+            results.append(Result(path.name, "(notebook)", 0, False, f"could not grade: {_error_message(error)}"))
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", nargs="?", type=Path, default=NOTEBOOKS, help="notebooks to read (default notebooks/)")
+    parser.add_argument("target", nargs="?", type=Path, help="where to write the student edition")
+    parser.add_argument("--list", action="store_true", help="print the exercises of the notebooks in SOURCE")
+    parser.add_argument("--markdown", action="store_true", help="with --list: a Markdown table")
+    parser.add_argument("--grade", type=Path, metavar="DIR", help="grade the submitted notebooks in DIR")
+    parser.add_argument("--master", type=Path, default=NOTEBOOKS,
+                        help="original notebooks whose setup and check cells grading uses (default notebooks/; "
+                             "'none' to use the submitted ones)")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds one cell may run when grading")
+    parser.add_argument("--strict", action="store_true",
+                        help="with --grade: exit with status 1 unless every exercise passed (for scripts)")
+    args = parser.parse_args(argv)
+    if args.grade is not None:
+        master = None if str(args.master).lower() == "none" else args.master
+        results = grade(args.grade, master, args.timeout)
+        print(format_results(results))
+        return 1 if args.strict and not all(r.passed for r in results) else 0
+    if args.list:
+        print(format_exercise_table(exercise_table(args.source), markdown=args.markdown))
+        return 0
+    if args.target is None:
+        parser.error("give SOURCE and TARGET directories (or --list, or --grade DIR)")
+    if args.target.resolve() == args.source.resolve():
+        parser.error("TARGET must differ from SOURCE: the student edition would overwrite the solutions")
+    written = write_student_edition(args.source, args.target)
+    n = sum(len(exercises(nbformat.read(p, as_version=4))) for p in written)
+    print(f"wrote {len(written)} student notebooks with {n} exercises to {args.target}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`pip install .` outside the repository, as on Colab, Kaggle or a lab's conda env: the package installs
+with version ranges that accept the torch already present (nothing is downloaded), and a notebook copied to
+a temporary folder finds helpers, the data and the saved results from there."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A fresh venv that sees this environment's packages (torch...) through a .pth file, with the project
+    installed into it from the repository, not editable."""
+    venv = tmp_path_factory.mktemp("venv")
+    # without pip: pip and setuptools then come from this environment too (a fresh venv's own setuptools
+    # is too old to build a wheel without the network)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "project_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    done = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--quiet",
+                           str(PROJECT_ROOT)], capture_output=True, text=True, timeout=600, cwd=venv)
+    # --no-index: had the ranges not accepted the torch already present, pip would have had to download
+    assert done.returncode == 0, done.stderr[-3000:]
+    return python
+
+
+def test_installed_package_uses_its_own_files_and_the_present_torch(installed, tmp_path):
+    probe = textwrap.dedent("""
+        import json, torch, helpers, helpers.data, helpers.paths, helpers.results
+        print(json.dumps({"helpers": helpers.__file__, "torch": torch.__file__, "checkout": helpers.paths.in_checkout(),
+                          "data": str(helpers.data.DOWNLOAD_DIR), "results": str(helpers.results.results_dir()),
+                          "saved": sorted(p.name for p in helpers.results.results_dir().glob("*.json"))}))
+    """)
+    out = subprocess.run([installed, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    info = json.loads(out.stdout)
+    assert str(PROJECT_ROOT) not in info["helpers"] and not info["checkout"]
+    assert info["torch"].startswith(sysconfig.get_paths()["purelib"])  # the torch that was already there
+    assert info["data"] == str(tmp_path / "cache" / "resnet-cell-by-cell" / "data")
+    shipped = sorted(p.name for p in (PROJECT_ROOT / "results").glob("*.json"))
+    assert info["saved"] == shipped
+
+
+def test_a_notebook_copied_elsewhere_runs_to_its_first_exercise(installed, tmp_path, real_cifar10_dir):
+    nb = nbformat.read(PROJECT_ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    nb.cells = nb.cells[:first]
+    path = tmp_path / "copied.ipynb"
+    nbformat.write(nb, path)
+    run = textwrap.dedent(f"""
+        import nbformat
+        from nbclient import NotebookClient
+        nb = nbformat.read({str(path)!r}, as_version=4)
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={{"metadata": {{"path": {str(tmp_path)!r}}}}}).execute()
+        print("ran", len(nb.cells), "cells")
+    """)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "CIFAR10_DIR": str(real_cifar10_dir), "RESNET_QUICK": "1", "MPLBACKEND": "Agg"}
+    done = subprocess.run([installed, "-c", run], capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert f"ran {first} cells" in done.stdout
