@@ -4,6 +4,7 @@ a temporary folder finds helpers, the data and the saved results from there."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,8 +31,14 @@ def installed(tmp_path_factory) -> Path:
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     (Path(site) / "project_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # from a copy of what the package is made of: a build inside the checkout would leave build/ behind
+    source = tmp_path_factory.mktemp("source")
+    for name in ("helpers", "results"):
+        shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", source)
+    (source / "notebooks").mkdir()  # as in a clone; the installed package must not rely on it
     done = subprocess.run([python, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--quiet",
-                           str(PROJECT_ROOT)], capture_output=True, text=True, timeout=600, cwd=venv)
+                           str(source)], capture_output=True, text=True, timeout=600, cwd=venv)
     # --no-index: had the ranges not accepted the torch already present, pip would have had to download
     assert done.returncode == 0, done.stderr[-3000:]
     return python
