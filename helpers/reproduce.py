@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from helpers import degradation, train
 from helpers.results import RESULTS_DIR_ENV
