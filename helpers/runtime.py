@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from functools import lru_cache
 from typing import TypeVar
 
@@ -83,6 +84,92 @@ def device_name(device: torch.device | None = None) -> str:
     return device.type
 
 
+# --------------------------------------------------------------------------- threads
+#
+# Policy (measured in bench/threads.py): on a CPU, torch uses the cores that other processes leave
+# free, at least one and at most its own default. Two processes that each run 2 threads on 2 cores
+# make every thread wait for one that is not scheduled (about 10x slower, MEASUREMENTS.md); one
+# thread per free core does not. The count is chosen in every notebook's first line (describe())
+# and checked again every few seconds while training (helpers.train.fit). RESNET_THREADS=N, or
+# OMP_NUM_THREADS set by the user, fixes the count instead; so does a count set with
+# torch.set_num_threads (01, 02 and 05 choose one thread for their small tensors).
+
+_DEFAULT_THREADS = torch.get_num_threads()  # torch's choice at start-up (one per core)
+_applied = _DEFAULT_THREADS  # the count this policy last set
+_CHECK_EVERY_S = 5.0
+_last_sample: tuple[float, float, float] | None = None
+
+
+def _cpu_sample() -> tuple[float, float, float] | None:
+    """(CPU-seconds all processes have used, CPU-seconds this process has used, wall clock), or None
+    where /proc/stat does not exist (macOS, Windows)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK"), time.process_time(), time.monotonic()
+
+
+def busy_cores_elsewhere(wait: float = 0.2) -> float | None:
+    """How many cores other processes kept busy since the previous call (the first call samples over
+    ``wait`` seconds); None where this cannot be measured."""
+    global _last_sample
+    if _last_sample is None:
+        _last_sample = _cpu_sample()
+        if _last_sample is None:
+            return None
+        time.sleep(wait)
+    now = _cpu_sample()
+    if now is None:
+        return None
+    (all_before, own_before, t_before), _last_sample = _last_sample, now
+    wall = now[2] - t_before
+    if wall <= 0:
+        return 0.0
+    return max(0.0, ((now[0] - all_before) - (now[1] - own_before)) / wall)
+
+
+def _fixed_threads() -> int | None:
+    """The thread count the user or the notebook fixed, or None when the policy chooses."""
+    value = os.environ.get("RESNET_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"RESNET_THREADS must be a positive int (or unset), got {value!r}")
+        return int(value)
+    if os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads() != _applied:
+        return torch.get_num_threads()
+    return None
+
+
+def adapt_threads(force: bool = True) -> int:
+    """Apply the thread policy above and return the thread count. With ``force=False`` it does nothing
+    until ``_CHECK_EVERY_S`` seconds have passed since the last check (cheap enough to call every step)."""
+    fixed = _fixed_threads()
+    if fixed is not None:
+        if fixed != torch.get_num_threads():  # RESNET_THREADS
+            torch.set_num_threads(fixed)
+        return fixed
+    if not force and _last_sample is not None and time.monotonic() - _last_sample[2] < _CHECK_EVERY_S:
+        return torch.get_num_threads()
+    busy = busy_cores_elsewhere()
+    if busy is None:
+        return torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # a core counts as taken when another process used more than 70% of one
+    threads = max(1, min(_DEFAULT_THREADS, int(cores - busy + 0.7)))
+    _set_threads(threads)
+    return threads
+
+
+def _set_threads(threads: int) -> None:
+    global _applied
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    _applied = threads
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (all devices); return a CPU generator seeded the same way.
 
@@ -97,7 +184,10 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def describe() -> str:
-    """One line for the top of every notebook: mode (and why), device, versions."""
+    """One line for the top of every notebook: mode (and why), device, versions. On a CPU it first
+    applies the thread policy (:func:`adapt_threads`), so the line shows the threads this run uses."""
+    if pick_device().type == "cpu":
+        adapt_threads()
     if not quick_mode():
         mode = "FULL (the real experiment)"
     elif _quick_setting():

@@ -15,6 +15,7 @@ The last line printed is JSON with the test accuracy, throughput and wall time.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.runtime import device_name, pick_device, seed_everything
+from helpers.runtime import adapt_threads, device_name, pick_device, seed_everything
 
 
 @dataclass
@@ -272,6 +273,8 @@ def fit(
         start = time.perf_counter()
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress, total=steps_per_epoch)
         for x, y in batches:
+            if device.type == "cpu":
+                adapt_threads(force=False)  # fewer threads while another process wants a core
             loss, logits = train_step(step_model, x, y, criterion, optimizer, amp)
             history.step_lr.append(schedule.get_last_lr()[0])
             schedule.step()
@@ -369,25 +372,39 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def measure_rate(model_name: str, width: int, batch: int, device: torch.device, steps: int = 2) -> float:
-    """Training images per second of ``model_name`` on ``device`` with the loop's default settings, from
-    ``steps`` timed steps on random data after one untimed step: the basis of every run-time estimate."""
-    config = TrainConfig(batch_size=batch)
-    model = build_model(model_name, width).to(device)
-    step_model = prepare(model, config)
-    optimizer, _ = make_optimizer(model, config, steps_per_epoch=100)
+def seconds_per_step(model: nn.Module, batch: int, device: torch.device, config: TrainConfig | None = None,
+                     steps: int = 2) -> float:
+    """Seconds one training step (forward, backward, update) takes on ``device``, timed on a copy of
+    ``model`` with random 32x32 batches after one untimed step; ``model`` itself is left untouched.
+    With ``config``, the step runs as :func:`fit` runs it (its memory format and autocast); without,
+    as a plain fp32 loop with SGD does (notebooks 01 and 04). The basis of every run-time estimate."""
+    if device.type == "cpu":
+        adapt_threads()
+    model = copy.deepcopy(model).to(device).train()
+    if config is None:
+        step_model, amp, memory = model, False, torch.contiguous_format
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    else:
+        step_model, amp = prepare(model, config), uses_amp(config, device)
+        memory = torch.channels_last if uses_channels_last(config, device) else torch.contiguous_format
+        optimizer, _ = make_optimizer(model, config, steps_per_epoch=100)
+    generator = torch.Generator().manual_seed(0)  # leaves the global random stream alone
+    x = torch.randn(batch, 3, 32, 32, generator=generator).to(device).contiguous(memory_format=memory)
+    y = torch.randint(0, 10, (batch,), generator=generator).to(device)
     criterion = nn.CrossEntropyLoss()
-    memory = torch.channels_last if uses_channels_last(config, device) else torch.contiguous_format
-    x = torch.randn(batch, 3, 32, 32, device=device).contiguous(memory_format=memory)
-    y = torch.randint(0, 10, (batch,), device=device)
-    amp = uses_amp(config, device)
     train_step(step_model, x, y, criterion, optimizer, amp)
     synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         train_step(step_model, x, y, criterion, optimizer, amp)
     synchronize(device)
-    return steps * batch / (time.perf_counter() - start)
+    return (time.perf_counter() - start) / steps
+
+
+def measure_rate(model_name: str, width: int, batch: int, device: torch.device) -> float:
+    """Training images per second of ``model_name`` on ``device`` with the loop's default settings
+    (:func:`seconds_per_step`)."""
+    return batch / seconds_per_step(build_model(model_name, width), batch, device, TrainConfig(batch_size=batch))
 
 
 def estimate_seconds(nets: Iterable[tuple[str, int, int, int]], device: torch.device,

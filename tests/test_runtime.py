@@ -1,5 +1,11 @@
-"""helpers.runtime: the quick/full switch, device choice and seeding."""
+"""helpers.runtime: the quick/full switch, device choice, seeding and the thread policy."""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -60,3 +66,70 @@ def test_seed_everything_repeats_numbers():
     assert not torch.equal(a, torch.randn(5))
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         runtime.seed_everything(-1)
+
+
+# --------------------------------------------------------------------------- the thread policy
+
+@pytest.fixture
+def policy_state(monkeypatch):
+    """The policy's module state and torch's thread count, restored after the test."""
+    threads = torch.get_num_threads()
+    monkeypatch.delenv("RESNET_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runtime, "_last_sample", None)
+    monkeypatch.setattr(runtime, "_applied", threads)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_threads_follow_the_cores_other_processes_leave_free(policy_state, monkeypatch):
+    monkeypatch.setattr(runtime, "_DEFAULT_THREADS", 4)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for busy, expected in ((0.0, 4), (0.5, 4), (0.8, 3), (1.0, 3), (2.9, 1), (7.0, 1)):
+        monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda busy=busy: busy)
+        assert runtime.adapt_threads() == expected == torch.get_num_threads(), busy
+    monkeypatch.setattr(runtime, "_DEFAULT_THREADS", 2)  # never more than torch's own default
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
+    assert runtime.adapt_threads() == 2
+
+
+def test_a_count_set_by_the_user_or_the_notebook_is_left_alone(policy_state, monkeypatch):
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
+    monkeypatch.setenv("RESNET_THREADS", "3")
+    assert runtime.adapt_threads() == 3 == torch.get_num_threads()
+    monkeypatch.setenv("RESNET_THREADS", "two")
+    with pytest.raises(ValueError, match="RESNET_THREADS must be a positive int"):
+        runtime.adapt_threads()
+    monkeypatch.delenv("RESNET_THREADS")
+    monkeypatch.setattr(runtime, "_applied", 2)
+    torch.set_num_threads(1)  # what 01, 02 and 05 do for their small tensors
+    assert runtime.adapt_threads() == 1 == torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(runtime, "_applied", 1)
+    assert runtime.adapt_threads() == 1
+
+
+def test_the_check_while_training_is_rate_limited(policy_state, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: calls.append(1) or 0.0)
+    runtime.adapt_threads()
+    monkeypatch.setattr(runtime, "_last_sample", (0.0, 0.0, runtime.time.monotonic()))
+    runtime.adapt_threads(force=False)
+    assert len(calls) == 1  # checked again only after _CHECK_EVERY_S seconds
+    monkeypatch.setattr(runtime, "_last_sample", (0.0, 0.0, runtime.time.monotonic() - runtime._CHECK_EVERY_S))
+    runtime.adapt_threads(force=False)
+    assert len(calls) == 2
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="measured from /proc/stat (Linux)")
+def test_busy_cores_elsewhere_sees_a_spinning_process(policy_state):
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        runtime.busy_cores_elsewhere()
+        time.sleep(1.0)
+        busy = runtime.busy_cores_elsewhere()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert 0.6 < busy < len(os.sched_getaffinity(0)) + 0.5, busy

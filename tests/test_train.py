@@ -316,3 +316,14 @@ def test_narrow_channels_last_training_does_not_hang(amp):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
                           env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("config", [None, T.TrainConfig(batch_size=8)], ids=["plain loop", "the loop's settings"])
+def test_seconds_per_step_times_a_copy_and_leaves_the_run_alone(config, one_thread):
+    model = tiny_model()
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    random_state = torch.get_rng_state()
+    seconds = T.seconds_per_step(model, 8, torch.device("cpu"), config)
+    assert 0 < seconds < 60
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())  # BN statistics too
+    assert torch.equal(random_state, torch.get_rng_state())  # the notebook's random stream is not consumed
