@@ -36,10 +36,10 @@ test: install
 	RESNET_QUICK=$${RESNET_QUICK:-1} MPLBACKEND=$${MPLBACKEND:-Agg} $(BIN)/python -m pytest
 
 student: install
-	$(BIN)/python -m helpers.student notebooks student
+	$(BIN)/python -m tools.student notebooks student
 
 grade: install
-	$(BIN)/python -m helpers.student --grade $(STUDENT_DIR)
+	$(BIN)/python -m tools.student --grade $(STUDENT_DIR)
 
 figures: install
 	$(BIN)/python -m helpers.figures figures
@@ -49,9 +49,9 @@ bench: install
 	$(BIN)/python bench/train_step.py
 	$(BIN)/python bench/end_to_end.py
 
-# On a GPU: every full-size result (python -m helpers.reproduce; it refuses the full size on a CPU).
+# On a GPU: every full-size result (python -m tools.reproduce; it refuses the full size on a CPU).
 results: install
-	$(BIN)/python -m helpers.reproduce $(ARGS)
+	$(BIN)/python -m tools.reproduce $(ARGS)
 
 clean-cache:
 	rm -rf data/*/_uint8_cache

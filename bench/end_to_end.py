@@ -19,10 +19,10 @@ import os
 
 import torch
 import torchvision.transforms as T
+from common import ArrayDataset, timed, torchvision_resnet34_cifar  # bench/common.py
 from torch import nn
 from torch.utils.data import DataLoader
 
-from common import ArrayDataset, timed, torchvision_resnet34_cifar  # bench/common.py
 from helpers.data import MEAN, STD, DeviceLoader, balanced_subset, load_cifar10
 from helpers.models import resnet34
 from helpers.runtime import device_name, pick_device, seed_everything

@@ -14,9 +14,9 @@ import time
 
 import torch
 import torchvision.transforms as T
+from common import ArrayDataset  # bench/common.py (the script's folder is on sys.path)
 from torch.utils.data import DataLoader
 
-from common import ArrayDataset  # bench/common.py (the script's folder is on sys.path)
 from helpers.data import MEAN, STD, DeviceLoader, load_cifar10
 from helpers.runtime import device_name, pick_device
 

@@ -17,9 +17,9 @@ import json
 import statistics
 
 import torch
+from common import timed, torchvision_resnet34_cifar  # bench/common.py
 from torch import nn
 
-from common import timed, torchvision_resnet34_cifar  # bench/common.py
 from helpers.models import resnet34
 from helpers.runtime import device_name, pick_device, seed_everything
 from helpers.train import TrainConfig, make_optimizer, prepare, train_step, uses_amp, uses_channels_last

@@ -9,20 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.arguments import integer, pair
+
 __all__ = ["conv_output_size", "conv2d_loops", "conv2d_unfold", "conv2d_params", "conv2d_macs", "conv_cost"]
-
-
-def _pos_int(name: str, value: object, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _pair(name: str, value: int | tuple[int, int], minimum: int) -> tuple[int, int]:
-    if isinstance(value, tuple) and len(value) == 2:
-        return _pos_int(name, value[0], minimum), _pos_int(name, value[1], minimum)
-    v = _pos_int(name, value, minimum)
-    return v, v
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -31,11 +20,11 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
     With dilation 1 this is floor((H + 2P - K) / S) + 1. Raises ValueError when the kernel does not
     fit in the padded input (no output position at all).
     """
-    _pos_int("size", size)
-    _pos_int("kernel", kernel)
-    _pos_int("stride", stride)
-    _pos_int("padding", padding, 0)
-    _pos_int("dilation", dilation)
+    integer("size", size)
+    integer("kernel", kernel)
+    integer("stride", stride)
+    integer("padding", padding, 0)
+    integer("dilation", dilation)
     span = dilation * (kernel - 1) + 1
     if span > size + 2 * padding:
         raise ValueError(f"kernel={kernel} (span {span}) does not fit in the padded input of size "
@@ -61,7 +50,7 @@ def conv2d_loops(
     """The definition, one output element at a time: a window of C x K x K inputs, multiplied
     element-wise by the kernel and summed. Slow; for checking small cases."""
     _check_conv_args(x, weight, bias)
-    (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    (sh, sw), (ph, pw) = pair("stride", stride, 1), pair("padding", padding, 0)
     n, _, h, w = x.shape
     c_out, _, kh, kw = weight.shape
     h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
@@ -85,7 +74,7 @@ def conv2d_unfold(
     """im2col: every window becomes a column of length C K K, and the whole convolution is one
     matrix product of the (C_out, C K K) kernel matrix with the (C K K, windows) column matrix."""
     _check_conv_args(x, weight, bias)
-    (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    (sh, sw), (ph, pw) = pair("stride", stride, 1), pair("padding", padding, 0)
     n, _, h, w = x.shape
     c_out, _, kh, kw = weight.shape
     h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
@@ -98,10 +87,10 @@ def conv2d_unfold(
 
 def conv2d_params(c_in: int, c_out: int, kernel: int | tuple[int, int], *, bias: bool = True, groups: int = 1) -> int:
     """Learned numbers in a conv layer: C_out * (C_in / groups) * K_h * K_w weights, plus C_out biases."""
-    _pos_int("c_in", c_in)
-    _pos_int("c_out", c_out)
-    kh, kw = _pair("kernel", kernel, 1)
-    _pos_int("groups", groups)
+    integer("c_in", c_in)
+    integer("c_out", c_out)
+    kh, kw = pair("kernel", kernel, 1)
+    integer("groups", groups)
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
     return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
@@ -111,10 +100,10 @@ def conv2d_macs(c_in: int, c_out: int, kernel: int | tuple[int, int], h_out: int
                 groups: int = 1, batch: int = 1) -> int:
     """Multiply-adds of a conv layer: one dot product of length (C_in / groups) K_h K_w for every
     output element, of which there are batch * C_out * H_out * W_out. (Bias adds not counted.)"""
-    kh, kw = _pair("kernel", kernel, 1)
-    _pos_int("h_out", h_out)
-    _pos_int("w_out", w_out)
-    _pos_int("batch", batch)
+    kh, kw = pair("kernel", kernel, 1)
+    integer("h_out", h_out)
+    integer("w_out", w_out)
+    integer("batch", batch)
     per_output = conv2d_params(c_in, c_out, (kh, kw), bias=False, groups=groups) // c_out
     return batch * c_out * h_out * w_out * per_output
 
@@ -126,7 +115,7 @@ def conv_cost(layer: nn.Conv2d, input_size: int | tuple[int, int], batch: int = 
     if layer.dilation != (1, 1) or not isinstance(layer.padding, tuple):
         raise ValueError(f"conv_cost handles dilation 1 and numeric padding, got dilation={layer.dilation}, "
                          f"padding={layer.padding!r}")
-    h, w = _pair("input_size", input_size, 1)
+    h, w = pair("input_size", input_size, 1)
     h_out = conv_output_size(h, layer.kernel_size[0], layer.stride[0], layer.padding[0])
     w_out = conv_output_size(w, layer.kernel_size[1], layer.stride[1], layer.padding[1])
     params = conv2d_params(layer.in_channels, layer.out_channels, layer.kernel_size,

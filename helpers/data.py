@@ -13,7 +13,8 @@ directory when the source is read-only) and rebuilt whenever the source files ch
 
 The training loader keeps the whole split on the device as one uint8 tensor and does random
 crop (4-pixel zero padding, as torchvision's ``RandomCrop(32, padding=4)``) and horizontal flip on
-whole batches there: no per-image Python work in the training loop.
+whole batches there: no per-image Python work in the training loop. :func:`show_images` draws a
+grid of images with their class names.
 """
 from __future__ import annotations
 
@@ -21,15 +22,18 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from helpers.arguments import integer
 from helpers.paths import data_dir, user_cache_dir
+from helpers.runtime import pick_device
 
 # CIFAR-10's canonical label order (the order of batches.meta and torchvision's `classes`).
 CLASSES: tuple[str, ...] = (
@@ -291,8 +295,7 @@ def load_cifar10(
 def balanced_subset(labels: np.ndarray | torch.Tensor, n: int, seed: int = 0) -> np.ndarray:
     """Indices of ``n`` examples with the classes as equal as possible, chosen with ``seed``."""
     labels = np.asarray(labels)
-    if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= len(labels):
-        raise ValueError(f"subset must be an int between 1 and {len(labels)} (the data set size), got {n!r}")
+    integer("subset", n, 1, len(labels))  # at most the data set size
     rng = np.random.default_rng(seed)
     per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     # Interleave the classes (one of each, in turn), then keep the first n: balanced for any n.
@@ -361,8 +364,6 @@ class DeviceLoader:
         augment: bool | None = None,
         channels_last: bool = False,
     ) -> None:
-        from helpers.runtime import pick_device
-
         images, labels = (data.images, data.labels) if isinstance(data, CIFAR10Split) else data
         images = torch.as_tensor(images)
         labels = torch.as_tensor(labels, dtype=torch.long)
@@ -373,8 +374,7 @@ class DeviceLoader:
         if subset is not None:
             index = torch.from_numpy(balanced_subset(labels.numpy(), subset, seed))
             images, labels = images[index], labels[index]
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        integer("batch_size", batch_size)
         if batch_size > len(images):
             raise ValueError(f"batch_size={batch_size} is larger than the data set ({len(images)} images)")
         self.device = torch.device(device) if device is not None else pick_device()
@@ -444,3 +444,55 @@ def cifar10_loaders(
 def class_names(labels: Sequence[int] | torch.Tensor) -> list[str]:
     """Class names for integer labels."""
     return [CLASSES[int(i)] for i in labels]
+
+
+# --------------------------------------------------------------------------- looking at images
+
+def _as_hwc_uint8(image: np.ndarray | torch.Tensor, normalized: bool) -> np.ndarray:
+    """One image as (H, W, 3) for imshow, from HWC uint8, CHW uint8 or a normalised CHW float."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu()
+        if normalized:
+            image = denormalize(image[None])[0]
+        if image.ndim == 3 and image.shape[0] in (1, 3):
+            image = image.permute(1, 2, 0)
+        image = image.numpy()
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    return image
+
+
+def show_images(
+    images: Sequence | np.ndarray | torch.Tensor,
+    labels: Sequence[int] | None = None,
+    *,
+    ncols: int = 10,
+    title: str | None = None,
+    normalized: bool = False,
+    captions: Sequence[str] | None = None,
+    size: float = 1.2,
+) -> plt.Figure:
+    """A grid of images with their class names (or ``captions``) under each one.
+
+    Accepts the uint8 HWC arrays of :func:`helpers.data.load_cifar10`, uint8 CHW tensors, or
+    normalised float batches from a loader (``normalized=True``).
+    """
+    n = len(images)
+    if n == 0:
+        raise ValueError("images is empty: nothing to show")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(_as_hwc_uint8(images[i], normalized), interpolation="nearest")
+        caption = captions[i] if captions is not None else (CLASSES[int(labels[i])] if labels is not None else None)
+        if caption:
+            ax.set_title(caption, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

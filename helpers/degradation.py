@@ -19,11 +19,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from helpers.data import cifar10_loaders
 from helpers.models import cifar_resnet, count_parameters
-from helpers.train import TrainConfig, fit
+from helpers.results import command_line, load_result, provenance, save_result
+from helpers.runtime import device_name, pick_device
+from helpers.train import TrainConfig, fit, uses_amp, uses_channels_last
 
 #: the four networks of the experiment: name -> (depth, residual)
 NETS: dict[str, tuple[int, bool]] = {
@@ -108,7 +112,6 @@ def final_table(runs: dict[str, dict[str, Any]], title: str = "") -> str:
 
 def plot_degradation(runs: dict[str, dict[str, Any]], title: str, axes=None):
     """Training error (left) and test error (right) per epoch for every run; returns the figure."""
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     if axes is None:
@@ -157,8 +160,6 @@ def layer_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 def plot_gradient_norms(norms: dict[str, list[tuple[str, float]]], title: str, ax=None):
     """One line per model: gradient norm per weight layer (log scale), in forward order, with the
     stage boundaries of the first model drawn as thin vertical lines."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 3.8))
     for i, (label, values) in enumerate(norms.items()):
@@ -189,8 +190,6 @@ CPU_RESULT_NAME = "degradation_cpu"  # the real-scale CPU run (all images, a sho
 def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str] | None:
     """The runs of a saved experiment (``results/<name>.json``, written by ``--save``) and a label
     saying how they were made (command, device and CPU, date, data size, epochs), or None when there is none."""
-    from helpers.results import load_result
-
     result = load_result(name)
     if result is None:
         return None
@@ -225,10 +224,6 @@ def run_experiment(train_subset: int | None, test_subset: int | None, epochs: in
                    on_net_end: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Load CIFAR-10 (class-balanced subsets if given) and train the four nets with one recipe;
     return ``{"runs": ..., "config": ..., "train_images": ..., "test_images": ...}`` (JSON-ready)."""
-    from helpers.data import cifar10_loaders
-    from helpers.runtime import pick_device
-    from helpers.train import uses_amp, uses_channels_last
-
     device = torch.device(device) if device is not None else pick_device()
     config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr)
     train_loader, test_loader = cifar10_loaders(batch_size, root=root, device=device, seed=seed,
@@ -267,9 +262,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.quick and args.save:
         parser.error("--save writes a real run that notebook 03 shows as such; do not combine it with --quick")
-
-    from helpers.results import command_line, provenance, save_result
-    from helpers.runtime import device_name, pick_device
 
     def report(name: str, run: dict[str, Any]) -> None:
         print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers.arguments import integer, number
+
 __all__ = [
     "ShatterMLP",
     "input_grid",
@@ -29,21 +31,9 @@ __all__ = [
 ]
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_float(name: str, value: object, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}")
-    return float(value)
-
-
 def input_grid(n: int = 256, low: float = -2.0, high: float = 2.0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``n`` evenly spaced scalar inputs in [low, high], shaped (n, 1) as a batch for the nets."""
-    _check_int("n", n, 2)
+    integer("n", n, 2)
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low!r}, high={high!r}")
     return torch.linspace(low, high, n, dtype=dtype)[:, None]
@@ -85,18 +75,18 @@ class ShatterMLP(nn.Module):
         dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
-        self.depth = _check_int("depth", depth, 1)
-        self.width = _check_int("width", width, 1)
-        _check_int("seed", seed, 0)
+        self.depth = integer("depth", depth)
+        self.width = integer("width", width)
+        integer("seed", seed, 0)
         if not isinstance(residual, bool) or not isinstance(batch_norm, bool):
             raise TypeError(f"residual and batch_norm must be bools, got {residual!r} and {batch_norm!r}")
         self.residual = residual
         self.batch_norm = batch_norm
-        self.beta = _check_float("beta", beta)
-        self.init_scale = _check_float("init_scale", init_scale)
-        _check_float("input_weight_std", input_weight_std)
-        _check_float("input_bias_std", input_bias_std)
-        _check_float("hidden_bias_std", hidden_bias_std)
+        self.beta = number("beta", beta, 0.0)
+        self.init_scale = number("init_scale", init_scale, 0.0)
+        number("input_weight_std", input_weight_std, 0.0)
+        number("input_bias_std", input_bias_std, 0.0)
+        number("hidden_bias_std", hidden_bias_std, 0.0)
 
         g = torch.Generator().manual_seed(seed)
 
@@ -212,7 +202,7 @@ def autocorrelation(g: np.ndarray | torch.Tensor | Sequence[float], max_lag: int
     if values.ndim != 1 or len(values) < 2:
         raise ValueError(f"g must be a 1-D signal of at least 2 values, got shape {values.shape}")
     n = len(values)
-    max_lag = n - 1 if max_lag is None else _check_int("max_lag", max_lag, 0)
+    max_lag = n - 1 if max_lag is None else integer("max_lag", max_lag, 0)
     if max_lag > n - 1:
         raise ValueError(f"max_lag must be at most len(g) - 1 = {n - 1}, got {max_lag}")
     d = values - values.mean()
@@ -239,7 +229,7 @@ def lag1_vs_depth(
     """
     if len(depths) == 0 or len(seeds) == 0:
         raise ValueError(f"depths and seeds must be non-empty, got {list(depths)} and {list(seeds)}")
-    depths = [_check_int("depth", d, 1) for d in depths]
+    depths = [integer("depth", d) for d in depths]
     x = input_grid(n, dtype=dtype)
     ones = torch.ones_like(x)
     out = np.empty((len(depths), len(seeds)))

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from helpers.arguments import integer
 from helpers.data import CLASSES
+from helpers.widgets import figure_png
 
 __all__ = ["confusion_matrix", "per_class_accuracy", "top_k_accuracy", "most_confident_mistakes",
            "plot_confusion_matrix", "plot_histories", "LiveCurves"]
@@ -48,8 +50,7 @@ def confusion_matrix(labels: Any, predictions: Any, num_classes: int = len(CLASS
     labels, predictions = _labels(labels, "labels"), _labels(predictions, "predictions")
     if len(labels) != len(predictions):
         raise ValueError(f"labels and predictions must have the same length, got {len(labels)} and {len(predictions)}")
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    integer("num_classes", num_classes)
     for name, values in (("labels", labels), ("predictions", predictions)):
         if len(values) and (values.min() < 0 or values.max() >= num_classes):
             raise ValueError(f"{name} must lie in 0..{num_classes - 1}, found {values.min().item()}..{values.max().item()}")
@@ -74,8 +75,7 @@ def top_k_accuracy(logits: Any, labels: Any, k: int = 1) -> float:
     """Fraction of examples whose true class is among the ``k`` highest logits."""
     labels = _labels(labels, "labels")
     logits = _logits(logits, labels)
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= logits.shape[1]:
-        raise ValueError(f"k must be an int between 1 and the number of classes ({logits.shape[1]}), got {k!r}")
+    integer("k", k, 1, logits.shape[1])  # at most the number of classes
     top = logits.topk(k, dim=1).indices  # (N, k)
     return (top == labels[:, None]).any(1).float().mean().item()
 
@@ -85,8 +85,7 @@ def most_confident_mistakes(logits: Any, labels: Any, k: int = 16) -> tuple[torc
     most confident first, where confidence is the softmax probability of the predicted class."""
     labels = _labels(labels, "labels")
     logits = _logits(logits, labels)
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    integer("k", k)
     confidence, predicted = logits.softmax(1).max(1)
     wrong = torch.nonzero(predicted != labels).flatten()
     order = confidence[wrong].argsort(descending=True, stable=True)[:k]
@@ -173,8 +172,6 @@ class LiveCurves:
 
     def __call__(self, history: Any) -> None:
         from IPython.display import Image, display
-
-        from helpers.widgets import figure_png
 
         done = len(_get(history, "epoch"))
         title = self.title + (f" (epoch {done} of {self.epochs})" if self.epochs else "")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
@@ -25,7 +25,15 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 from torch import nn
 
-from helpers.flops import basic_block_cost, bottleneck_cost, conv_macs, count_macs, shape_table, weighted_depth
+from helpers.arguments import integer
+from helpers.flops import (
+    basic_block_cost,
+    bottleneck_cost,
+    conv_macs,
+    count_macs,
+    shape_table,
+    weighted_depth,
+)
 from helpers.models import Bottleneck, PadShortcut, ResNet, count_parameters, resnet34
 
 __all__ = ["network_diagram", "block_diagram", "FIGURES", "save_figures"]
@@ -60,22 +68,10 @@ def _arrow(ax: plt.Axes, x0: float, y0: float, x1: float, y1: float, **style) ->
                                 shrinkA=0, shrinkB=0, mutation_scale=7, **style))
 
 
-def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title: str | None = None) -> plt.Figure:
-    """Draw ``model`` (default: ResNet-34 with the ImageNet stem) layer by layer, one column per stage.
-
-    Every box is a convolution (or the pool / fc), labelled as in the paper: kernel, output
-    channels, "/2" where it halves the resolution. Each column's header gives the stage's output
-    channels and feature-map size for an ``input_size`` x ``input_size`` input.
-    """
-    model = resnet34() if model is None else model
-    if not isinstance(model, ResNet):
-        raise TypeError(f"model must be a helpers.models.ResNet, got {type(model).__name__}")
-    if not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < 1:
-        raise ValueError(f"input_size must be a positive int, got {input_size!r}")
-    shapes = {row.name: row.shape for row in shape_table(model, (1, 3, input_size, input_size), depth=1)}
+def _diagram_columns(model: ResNet, shapes: dict) -> tuple[list, list]:
+    """The stem's items and one column per stage: ``(header, colour, items)``, where an item is
+    ``("box", text)`` or ``("block", [texts], shortcut kind)``."""
     stages = model.stages()
-
-    # columns: [(header, colour, [items])]; an item is ("box", text) or ("block", [texts], shortcut kind)
     stem: list = [("box", _conv_label(model.conv1))]
     if isinstance(model.maxpool, nn.MaxPool2d):
         stem.append(("box", f"{model.maxpool.kernel_size}x{model.maxpool.kernel_size} max pool, /{model.maxpool.stride}"))
@@ -96,6 +92,35 @@ def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title
         _, c, h, w = shapes[name]
         header = f"{'stem, then ' if i == 0 else ''}{name}: {len(stage)} x {type(stage[0]).__name__}\n{c} channels, {h}x{w}"
         columns.append((header, _STAGE_COLOURS[i % len(_STAGE_COLOURS)], items))
+    return stem, columns
+
+
+def _draw_shortcut(ax, x: float, xr: float, top: float, add_y: float, kind: str, legend_done: dict) -> None:
+    """A block's shortcut: out of the block's input at height ``top``, down the right at ``xr`` and
+    into the sum at ``add_y``; its line style says its kind (labelled once for the legend)."""
+    style = {"identity": "-", "projection": "--", "pad": ":"}[kind]
+    colour_line = {"identity": "#1f5fa8", "projection": "#c0392b", "pad": "#7d3c98"}[kind]
+    ax.plot([x, xr, xr], [top, top, add_y], color=colour_line, lw=1.1, linestyle=style,
+            label=None if legend_done[kind] else {"identity": "identity shortcut",
+                                                  "projection": "1x1 conv projection shortcut",
+                                                  "pad": "zero-pad shortcut (option A)"}[kind])
+    legend_done[kind] = True
+    _arrow(ax, xr, add_y, x + 0.13, add_y, color=colour_line)
+
+
+def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title: str | None = None) -> plt.Figure:
+    """Draw ``model`` (default: ResNet-34 with the ImageNet stem) layer by layer, one column per stage.
+
+    Every box is a convolution (or the pool / fc), labelled as in the paper: kernel, output
+    channels, "/2" where it halves the resolution. Each column's header gives the stage's output
+    channels and feature-map size for an ``input_size`` x ``input_size`` input.
+    """
+    model = resnet34() if model is None else model
+    if not isinstance(model, ResNet):
+        raise TypeError(f"model must be a helpers.models.ResNet, got {type(model).__name__}")
+    integer("input_size", input_size)
+    shapes = {row.name: row.shape for row in shape_table(model, (1, 3, input_size, input_size), depth=1)}
+    stem, columns = _diagram_columns(model, shapes)
 
     box_w, box_h, step, add_gap, col_gap = 2.3, 0.62, 0.95, 0.45, 1.35
     heights = []
@@ -135,17 +160,7 @@ def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title
                 ax.add_patch(Circle((x, add_y), 0.13, facecolor="white", edgecolor="#444444", lw=0.8, zorder=3))
                 ax.text(x, add_y, "+", ha="center", va="center", fontsize=8, zorder=4)
                 _arrow(ax, x, prev_bottom, x, add_y + 0.13)
-                # the shortcut: out of the block's input, around the right of the boxes, into the sum
-                top = start - 0.1
-                xr = x + box_w / 2 + 0.28
-                style = {"identity": "-", "projection": "--", "pad": ":"}[kind]
-                colour_line = {"identity": "#1f5fa8", "projection": "#c0392b", "pad": "#7d3c98"}[kind]
-                ax.plot([x, xr, xr], [top, top, add_y], color=colour_line, lw=1.1, linestyle=style,
-                        label=None if legend_done[kind] else {"identity": "identity shortcut",
-                                                              "projection": "1x1 conv projection shortcut",
-                                                              "pad": "zero-pad shortcut (option A)"}[kind])
-                legend_done[kind] = True
-                _arrow(ax, xr, add_y, x + 0.13, add_y, color=colour_line)
+                _draw_shortcut(ax, x, x + box_w / 2 + 0.28, start - 0.1, add_y, kind, legend_done)
                 prev_bottom = add_y - 0.13
         if ci + 1 < len(columns):  # carry on at the top of the next column
             xn = (ci + 1) * (box_w + col_gap)
@@ -176,8 +191,7 @@ def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title
 def block_diagram(size: int = 56) -> plt.Figure:
     """The basic block on 64 channels next to the bottleneck on 256 channels (inner width 64), as
     in the paper's Figure 5, with each layer's parameters and multiply-adds at ``size`` x ``size``."""
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
+    integer("size", size)
     blocks = [
         ("basic block, 64 channels in and out", [(64, 64, 3), (64, 64, 3)], basic_block_cost(64, 64, 1, size)),
         ("bottleneck, 256 channels in and out", [(256, 64, 1), (64, 64, 3), (64, 256, 1)],

@@ -18,13 +18,15 @@ and multiply-adds; :func:`format_table` prints any such table.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 from torch.func import functional_call
 from torch.utils.flop_counter import FlopCounterMode
 
+from helpers.arguments import integer, pair
 from helpers.convolution import conv2d_macs, conv2d_params, conv_output_size
 from helpers.models import DEPTHS, BasicBlock, Bottleneck
 
@@ -145,8 +147,7 @@ def shape_table(model: nn.Module, input_shape: Sequence[int] = (1, 3, 32, 32), *
     """
     _check_model(model)
     shape = _input_shape(input_shape)
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-        raise ValueError(f"depth must be a positive int, got {depth!r}")
+    integer("depth", depth)
     rows: list[tuple[str, nn.Module, tuple[int, ...]]] = []
     handles = []
     for name, module in _rows_at(model, depth):
@@ -200,25 +201,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, float
 # formulas
 
 
-def _positive(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _size(size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(size, tuple) and len(size) == 2:
-        return _positive("size", size[0]), _positive("size", size[1])
-    s = _positive("size", size)
-    return s, s
-
-
 def conv_macs(c_in: int, c_out: int, kernel: int, size: int | tuple[int, int], *, stride: int = 1,
               padding: int | None = None, groups: int = 1) -> int:
     """Multiply-adds of ``nn.Conv2d(c_in, c_out, kernel, stride, padding, groups=groups)`` on one image
     of ``size`` (its *input* size): C_out * H_out * W_out * (C_in / groups) * K * K.
     ``padding=None`` means "same" padding, ``kernel // 2``, as every conv in a ResNet uses."""
-    h, w = _size(size)
+    h, w = pair("size", size)
     padding = kernel // 2 if padding is None else padding
     h_out = conv_output_size(h, kernel, stride, padding)
     w_out = conv_output_size(w, kernel, stride, padding)
@@ -239,8 +227,8 @@ def basic_block_cost(in_channels: int, channels: int, stride: int = 1, size: int
     """Two 3x3 convs with batch norm, plus a 1x1 projection shortcut (option B) where the shape
     changes; ``size`` is the input's height and width. Without the shortcut: 18 C^2 H W multiply-adds
     at C channels in and out, and 18 C^2 + 4 C parameters."""
-    _positive("in_channels", in_channels), _positive("channels", channels), _positive("stride", stride)
-    hw = _size(size)
+    integer("in_channels", in_channels), integer("channels", channels), integer("stride", stride)
+    hw = pair("size", size)
     cost = _conv_bn(in_channels, channels, 3, hw, stride) + _conv_bn(channels, channels, 3, _out(hw, stride))
     if stride != 1 or in_channels != channels:
         cost = cost + _conv_bn(in_channels, channels, 1, hw, stride)
@@ -253,9 +241,9 @@ def bottleneck_cost(in_channels: int, channels: int, stride: int = 1, size: int 
     4 ``channels``, batch norm after each, plus a projection shortcut where the shape changes.
     ``inner = channels * width_per_group / 64 * groups`` (= ``channels`` for a ResNet). For a ResNet
     block with 4C channels in and out: 17 C^2 H W multiply-adds (4 C^2 + 9 C^2 + 4 C^2)."""
-    _positive("in_channels", in_channels), _positive("channels", channels), _positive("stride", stride)
-    _positive("groups", groups), _positive("width_per_group", width_per_group)
-    hw = _size(size)
+    integer("in_channels", in_channels), integer("channels", channels), integer("stride", stride)
+    integer("groups", groups), integer("width_per_group", width_per_group)
+    hw = pair("size", size)
     inner = int(channels * (width_per_group / 64.0)) * groups
     out = channels * Bottleneck.expansion
     cost = (_conv_bn(in_channels, inner, 1, hw) + _conv_bn(inner, inner, 3, hw, stride, groups)
@@ -277,7 +265,7 @@ def resnet_cost(depth: int, size: int = 224, *, stem: str = "imagenet", num_clas
     block, layers = DEPTHS[depth]
     if block is BasicBlock and (groups != 1 or width_per_group != 64):
         raise ValueError(f"ResNet-{depth} is made of basic blocks, which need groups=1 and width_per_group=64")
-    hw = _size(size)
+    hw = pair("size", size)
     if stem == "imagenet":
         cost = _conv_bn(3, width, 7, hw, 2)
         hw = (conv_output_size(hw[0], 7, 2, 3), conv_output_size(hw[1], 7, 2, 3))

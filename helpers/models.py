@@ -17,10 +17,12 @@ The options a learner toggles in the notebooks:
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
+
+from helpers.arguments import integer
 
 STEMS = ("imagenet", "cifar")
 SHORTCUTS = ("A", "B")
@@ -175,12 +177,10 @@ class ResNet(nn.Module):
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
         if shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
-        if not isinstance(width, int) or isinstance(width, bool) or width <= 0:
-            raise ValueError(f"width must be a positive int, got {width!r}")
+        integer("width", width)
         if not layers or any(not isinstance(n, int) or n < 1 for n in layers):
             raise ValueError(f"layers must be a non-empty list of positive ints, got {layers!r}")
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        integer("num_classes", num_classes)
         self.residual = residual
         self.shortcut = shortcut
         self.groups = groups
@@ -206,7 +206,11 @@ class ResNet(nn.Module):
             self.stage_names.append(name)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(self.in_channels, num_classes)
+        self._init_weights(zero_init_residual)
 
+    def _init_weights(self, zero_init_residual: bool) -> None:
+        """He-normal convolutions (fan-out), batch norm as the identity; with ``zero_init_residual``
+        the last batch norm of every block starts at zero, so that every block starts as the identity."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

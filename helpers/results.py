@@ -22,7 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from helpers.paths import PROJECT_ROOT, in_checkout, shipped_results_dir
+from helpers.runtime import device_name
 
 #: overrides the folder (tests point it at a temporary directory)
 RESULTS_DIR_ENV = "RESNET_RESULTS_DIR"
@@ -80,8 +83,6 @@ def git_commit() -> str | None:
 
 def provenance() -> dict[str, Any]:
     """Where and from what code a run is made; call it when the run *starts* (the tree may change later)."""
-    import torch
-
     return {"cpu": cpu_model(), "git_commit": git_commit(), "torch": torch.__version__,
             "python": platform.python_version(), "threads": torch.get_num_threads()}
 
@@ -110,8 +111,6 @@ def save_result(name: str, data: Any, command: str, *, device: str | None = None
     if not isinstance(command, str) or not command.strip():
         raise ValueError(f"command must be the non-empty command line that produced the result, got {command!r}")
     if device is None:
-        from helpers.runtime import device_name
-
         device = device_name()
     origin = provenance() if origin is None else origin
     result = {

@@ -22,14 +22,21 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
+from helpers.arguments import integer
+from helpers.data import cifar10_loaders
+from helpers.evaluation import confusion_matrix, per_class_accuracy
+from helpers.models import MODELS, cifar_resnet, count_parameters
+from helpers.results import command_line, provenance, save_result
 from helpers.runtime import adapt_threads, device_name, pick_device, seed_everything
 
 
@@ -52,10 +59,8 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size}
-        for name, value in positive.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        integer("epochs", self.epochs)
+        integer("batch_size", self.batch_size)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.momentum < 1:
@@ -213,8 +218,6 @@ def fit(
     ``on_epoch_end(history)`` runs after each epoch (live plots); ``log_dir`` also writes the
     scalars for TensorBoard when the ``tensorboard`` package is installed.
     """
-    from tqdm.auto import tqdm
-
     config = config or TrainConfig()
     device = next(model.parameters()).device
     amp = uses_amp(config, device)
@@ -225,39 +228,10 @@ def fit(
     step_model = prepare(model, config)
     optimizer, schedule = make_optimizer(model, config, steps_per_epoch)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    history, start_epoch, elapsed = History(), 0, 0.0
-
+    history, start_epoch = History(), 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        # Loaded on the CPU: load_state_dict moves weights and optimiser state to the parameters'
-        # device, and the random-number states must stay CPU byte tensors.
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "compile")}
-        current = {k: v for k, v in asdict(config).items() if k not in ("epochs", "compile")}
-        if saved != current:
-            raise ValueError(f"checkpoint {checkpoint} was written with a different configuration "
-                             f"({saved}); pass resume=False to start over, or use the same settings.")
-        saved_steps = state.get("steps_per_epoch", steps_per_epoch)
-        if saved_steps != steps_per_epoch:
-            raise ValueError(f"checkpoint {checkpoint} was written with {saved_steps} batches per epoch, this "
-                             f"train_loader has {steps_per_epoch} (another data subset or batch size?); pass "
-                             "resume=False to start over.")
-        start_epoch = state["epoch"] + 1
-        if start_epoch > config.epochs:
-            raise ValueError(f"checkpoint {checkpoint} has already trained {start_epoch} epochs, more than "
-                             f"epochs={config.epochs}; ask for at least {start_epoch} epochs, or start over.")
-        _unwrap(model).load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        _set_rng_state(state["rng"])
-        history = History.from_dict(state["history"])
-        elapsed = history.elapsed_s[-1] if history.elapsed_s else 0.0
-        # said even without progress bars: a resumed run must never look like a fresh one
-        print(f"Resuming from {checkpoint}: {start_epoch} of {config.epochs} epochs done, "
-              f"test accuracy so far {history.test_acc[-1]:.2%}.")
-        if state["config"]["epochs"] != config.epochs:
-            print(f"Note: the run was planned for {state['config']['epochs']} epochs and now goes to "
-                  f"{config.epochs}; the learning-rate schedule continues on the new length (a warm restart), "
-                  "so the result differs from an uninterrupted run of that length.")
+        history, start_epoch = resume_from(checkpoint, model, optimizer, schedule, config, steps_per_epoch)
+    elapsed = history.elapsed_s[-1] if history.elapsed_s else 0.0
 
     writer = _tensorboard_writer(log_dir) if log_dir is not None else None
     epochs = range(start_epoch, config.epochs)
@@ -265,35 +239,18 @@ def fit(
     for epoch in epoch_bar:
         model.train()
         train_loader.set_epoch(epoch)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
-        step_losses = []
-        synchronize(device)
         start = time.perf_counter()
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress, total=steps_per_epoch)
-        for x, y in batches:
-            if device.type == "cpu":
-                adapt_threads(force=False)  # fewer threads while another process wants a core
-            loss, logits = train_step(step_model, x, y, criterion, optimizer, amp)
-            history.step_lr.append(schedule.get_last_lr()[0])
-            schedule.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
-            step_losses.append(loss.detach())
-        synchronize(device)
-        train_time = time.perf_counter() - start
-        history.step_loss.extend(torch.stack(step_losses).float().cpu().tolist())  # one sync per epoch
+        train_scores = train_epoch(step_model, batches, criterion, optimizer, schedule, amp, history)
         scores = evaluate(model, test_loader, amp)
         elapsed += time.perf_counter() - start
         history.epoch.append(epoch + 1)
-        history.train_loss.append((loss_sum / seen).item())
-        history.train_acc.append((correct.float() / seen).item())
+        history.train_loss.append(train_scores["loss"])
+        history.train_acc.append(train_scores["acc"])
         history.test_loss.append(scores["loss"])
         history.test_acc.append(scores["acc"])
         history.lr.append(schedule.get_last_lr()[0])
-        history.images_per_s.append(seen / train_time)
+        history.images_per_s.append(train_scores["images_per_s"])
         history.elapsed_s.append(elapsed)
         epoch_bar.set_postfix(train_loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{scores['acc']:.2%}")
         if writer is not None:
@@ -309,6 +266,70 @@ def fit(
     if writer is not None:
         writer.close()
     return history
+
+
+def train_epoch(step_model: nn.Module, batches: Iterable, criterion: nn.Module, optimizer: torch.optim.Optimizer,
+                schedule, amp: bool, history: History) -> dict[str, float]:
+    """One pass over ``batches``, stepping the schedule after every batch and appending each step's
+    loss and learning rate to ``history``; returns the epoch's mean training loss, accuracy and
+    images per second."""
+    device = next(step_model.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, step_losses = 0, []
+    synchronize(device)
+    start = time.perf_counter()
+    for x, y in batches:
+        if device.type == "cpu":
+            adapt_threads(force=False)  # fewer threads while another process wants a core
+        loss, logits = train_step(step_model, x, y, criterion, optimizer, amp)
+        history.step_lr.append(schedule.get_last_lr()[0])
+        schedule.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        step_losses.append(loss.detach())
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    history.step_loss.extend(torch.stack(step_losses).float().cpu().tolist())  # one sync per epoch
+    return {"loss": (loss_sum / seen).item(), "acc": (correct.float() / seen).item(), "images_per_s": seen / seconds}
+
+
+def resume_from(checkpoint: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer, schedule,
+                config: TrainConfig, steps_per_epoch: int) -> tuple[History, int]:
+    """Load ``checkpoint`` into the model, optimiser, schedule and random-number generators, after
+    checking that it was written by the same configuration and data size; return its History and
+    the first epoch still to train."""
+    # Loaded on the CPU: load_state_dict moves weights and optimiser state to the parameters'
+    # device, and the random-number states must stay CPU byte tensors.
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "compile")}
+    current = {k: v for k, v in asdict(config).items() if k not in ("epochs", "compile")}
+    if saved != current:
+        raise ValueError(f"checkpoint {checkpoint} was written with a different configuration "
+                         f"({saved}); pass resume=False to start over, or use the same settings.")
+    saved_steps = state.get("steps_per_epoch", steps_per_epoch)
+    if saved_steps != steps_per_epoch:
+        raise ValueError(f"checkpoint {checkpoint} was written with {saved_steps} batches per epoch, this "
+                         f"train_loader has {steps_per_epoch} (another data subset or batch size?); pass "
+                         "resume=False to start over.")
+    start_epoch = state["epoch"] + 1
+    if start_epoch > config.epochs:
+        raise ValueError(f"checkpoint {checkpoint} has already trained {start_epoch} epochs, more than "
+                         f"epochs={config.epochs}; ask for at least {start_epoch} epochs, or start over.")
+    _unwrap(model).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    _set_rng_state(state["rng"])
+    history = History.from_dict(state["history"])
+    # said even without progress bars: a resumed run must never look like a fresh one
+    print(f"Resuming from {checkpoint}: {start_epoch} of {config.epochs} epochs done, "
+          f"test accuracy so far {history.test_acc[-1]:.2%}.")
+    if state["config"]["epochs"] != config.epochs:
+        print(f"Note: the run was planned for {state['config']['epochs']} epochs and now goes to "
+              f"{config.epochs}; the learning-rate schedule continues on the new length (a warm restart), "
+              "so the result differs from an uninterrupted run of that length.")
+    return history, start_epoch
 
 
 def prepare(model: nn.Module, config: TrainConfig) -> nn.Module:
@@ -443,8 +464,6 @@ LONG_RUN_H = 3.0
 
 
 def build_model(name: str, width: int, plain: bool = False, num_classes: int = 10) -> nn.Module:
-    from helpers.models import MODELS, cifar_resnet
-
     if name.startswith("cifar_resnet"):
         return cifar_resnet(int(name.removeprefix("cifar_resnet")), num_classes, residual=not plain)
     if name not in MODELS:
@@ -481,10 +500,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if parser.parse_known_args(argv)[0].quick:
         parser.set_defaults(**QUICK)  # the preset replaces the defaults; options given explicitly still win
     args = parser.parse_args(argv)
-
-    from helpers.data import cifar10_loaders
-    from helpers.models import count_parameters
-    from helpers.results import provenance
 
     origin = provenance()  # the code and machine the run starts from
     device = pick_device()
@@ -526,9 +541,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": args.seed,
     }
     if args.save_result:
-        from helpers.evaluation import confusion_matrix, per_class_accuracy
-        from helpers.results import command_line, save_result
-
         logits, labels = predict(model, test_loader, uses_amp(config, device))
         confusion = confusion_matrix(labels, logits.argmax(1))
         command = command_line("python -m helpers.train", argv)

@@ -1,6 +1,6 @@
 """How activations grow or shrink through a deep stack of blocks, and how to measure it.
 
-The activation-variance explorer of notebook 04 is built from three pieces, each usable alone:
+The activation-variance explorer of notebook 04 is built from these pieces, each usable alone:
 
 * :class:`VarianceStack`: ``depth`` blocks acting on a (batch, 16, 8, 8) tensor. A block is the
   pre-activation branch of He et al. (2016b), ``F(x) = conv(relu([BN] conv(relu([BN] x))))``, used
@@ -9,9 +9,9 @@ The activation-variance explorer of notebook 04 is built from three pieces, each
 * :func:`measure_stack`: runs one stack on random input and returns :class:`StackStats`: the
   standard deviation of the activations after every block, histograms of a few blocks, and what
   the variance algebra predicts for the same settings.
-* :func:`variance_view`: the explorer's callback: a plain function of the slider values that
-  returns a matplotlib Figure and the measured numbers (the widget, ``variance_explorer``, is in
-  ``helpers.widgets``).
+* the explorer itself, ``variance_view`` (a plain function of the slider values that returns a
+  matplotlib Figure and the measured numbers) and ``variance_explorer`` (its sliders), lives with
+  the other explorers in ``helpers.widgets``.
 
 For real networks, :func:`stage_statistics` measures the per-stage activation mean/std and the
 gradient std of a ResNet, and :func:`plot_stage_statistics` / :func:`plot_update_ratios` draw them.
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor, nn
+
+from helpers.arguments import integer, number
 
 #: where batch norm sits in a block: inside the residual branch (before each relu, as in the
 #: pre-activation ResNet) or after the add, on the sum itself
@@ -43,20 +43,6 @@ LIMITS: dict[str, tuple[float, float]] = {
 
 
 # --------------------------------------------------------------------------- checking arguments
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int between {low} and {high}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number between {low} and {high}, got {value!r}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
-    return float(value)
-
 
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, (bool, np.bool_)):
@@ -89,18 +75,18 @@ class StackConfig:
 
     def __post_init__(self) -> None:
         lo, hi = LIMITS["depth"]
-        object.__setattr__(self, "depth", _check_int("depth", self.depth, int(lo), int(hi)))
-        object.__setattr__(self, "gain", _check_float("gain", self.gain, *LIMITS["gain"]))
-        object.__setattr__(self, "branch_scale", _check_float("branch_scale", self.branch_scale,
+        object.__setattr__(self, "depth", integer("depth", self.depth, int(lo), int(hi)))
+        object.__setattr__(self, "gain", number("gain", self.gain, *LIMITS["gain"]))
+        object.__setattr__(self, "branch_scale", number("branch_scale", self.branch_scale,
                                                               *LIMITS["branch_scale"]))
         lo, hi = LIMITS["batch_size"]
-        object.__setattr__(self, "batch_size", _check_int("batch_size", self.batch_size, int(lo), int(hi)))
+        object.__setattr__(self, "batch_size", integer("batch_size", self.batch_size, int(lo), int(hi)))
         object.__setattr__(self, "residual", _check_bool("residual", self.residual))
         object.__setattr__(self, "batch_norm", _check_bool("batch_norm", self.batch_norm))
         object.__setattr__(self, "bn_position", _check_position(self.bn_position))
-        object.__setattr__(self, "width", _check_int("width", self.width, 1, 512))
-        object.__setattr__(self, "size", _check_int("size", self.size, 1, 64))
-        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, 2**63 - 1))
+        object.__setattr__(self, "width", integer("width", self.width, 1, 512))
+        object.__setattr__(self, "size", integer("size", self.size, 1, 64))
+        object.__setattr__(self, "seed", integer("seed", self.seed, 0, 2**63 - 1))
 
     def describe(self) -> str:
         kind = "residual" if self.residual else "plain"
@@ -328,68 +314,6 @@ def measure_stack(config: StackConfig | None = None, *, max_histogram_values: in
     std_array = np.array(std)
     return StackStats(config, std_array, np.array(mean), predicted_std(config, input_std=float(std_array[0])),
                       histograms)
-
-
-def variance_view(
-    depth: int = 30,
-    gain: float = 1.0,
-    branch_scale: float = 1.0,
-    batch_size: int = 32,
-    residual: bool = True,
-    batch_norm: bool = False,
-    bn_position: str = "branch",
-    *,
-    seed: int = 0,
-) -> tuple[Figure, dict[str, Any]]:
-    """The explorer's callback: measure the stack for these slider values and draw it.
-
-    Top: the std of the activations after every block (log scale), measured (solid) and predicted
-    by the variance algebra (dashed). Bottom: histograms of the first, middle and last block.
-    Returns a matplotlib ``Figure`` (not attached to pyplot: nothing to close; ``display(fig)``
-    shows it) and the measured numbers: ``std`` (per block, input first), ``final_std``,
-    ``growth_per_block``, ``variance_step``, their ``predicted_`` counterparts, ``verdict``,
-    ``regime``, ``summary`` (one line of text) and ``stats`` (the :class:`StackStats`).
-    """
-    stats = measure_stack(StackConfig(depth, gain, branch_scale, batch_size, residual, batch_norm, bn_position,
-                                      seed=seed))
-    fig = Figure(figsize=(10, 6.2))
-    grid = fig.add_gridspec(2, 3, height_ratios=[1.35, 1], hspace=0.55, wspace=0.3)
-    ax = fig.add_subplot(grid[0, :])
-    blocks = np.arange(stats.depth + 1)
-    finite = np.isfinite(stats.std) & (stats.std > 0)
-    ax.plot(blocks[finite], stats.std[finite], "o-", ms=3, label="measured")
-    ax.plot(blocks, stats.predicted, "--", color="0.4", label="variance algebra (expected value)")
-    ax.set_yscale("log")
-    ax.set_xlabel("block (0 = input)")
-    ax.set_ylabel("activation std (log scale)")
-    ax.set_title(f"Activation std through the stack: {stats.config.describe()}", fontsize=10)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    for i, block in enumerate(histogram_blocks(stats.depth)):
-        hax = fig.add_subplot(grid[1, i])
-        values = stats.histograms[block]
-        values = values[np.isfinite(values)]
-        if values.size:
-            hax.hist(values, bins=60, density=True, color=f"C{i + 1}")
-        hax.set_title(f"block {block}: std {stats.std[block]:.3g}", fontsize=9)
-        hax.set_xlabel("activation value")
-        hax.set_ylabel("density" if i == 0 else "")
-        hax.set_yticks([])  # the shape is the point; density values change with the scale
-        hax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
-    numbers = {
-        "depth": stats.depth,
-        "std": stats.std.tolist(),
-        "final_std": float(stats.std[-1]),
-        "growth_per_block": stats.growth_per_block,
-        "variance_step": stats.variance_step,
-        "predicted_growth_per_block": stats.predicted_growth_per_block,
-        "predicted_variance_step": stats.predicted_variance_step,
-        "verdict": stats.verdict,
-        "regime": stats.regime,
-        "summary": stats.summary(),
-        "stats": stats,
-    }
-    return fig, numbers
 
 
 # --------------------------------------------------------------------------- real networks

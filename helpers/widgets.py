@@ -14,14 +14,29 @@ Explorers: :func:`output_size_explorer` (notebook 01), :func:`shattered_gradient
 """
 from __future__ import annotations
 
+import html
 import io
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import ipywidgets as widgets
 import numpy as np
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+
+from helpers.arguments import integer
+from helpers.convolution import conv_output_size
+from helpers.diagnostics import (
+    ShatterMLP,
+    activation_variances,
+    autocorrelation,
+    calibrate_batch_norm,
+    gradient_over_grid,
+    input_grid,
+)
+from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, histogram_blocks, measure_stack
 
 __all__ = [
     "build_explorer",
@@ -30,6 +45,7 @@ __all__ = [
     "output_size_explorer",
     "shattered_gradients_view",
     "shattered_gradients_explorer",
+    "variance_view",
     "variance_explorer",
 ]
 
@@ -45,8 +61,6 @@ def figure_png(fig: Figure, dpi: int = 90) -> bytes:
 
 def show_figure(fig: Figure) -> None:
     """Display a view's figure in the notebook as a PNG, whatever the matplotlib backend."""
-    from IPython.display import Image, display
-
     display(Image(data=figure_png(fig), format="png"))
 
 
@@ -64,9 +78,6 @@ def build_explorer(
     gives the text line under it. The box gets the CSS class ``explorer-<name>`` and keeps its
     parts as attributes ``controls``, ``output``, ``numbers_line`` and ``redraw`` (for tests).
     """
-    import ipywidgets as widgets
-    from IPython.display import Image, display
-
     if not name or not name.replace("-", "").isalnum():
         raise ValueError(f"name must be letters, digits and dashes (it becomes a CSS class), got {name!r}")
     output = widgets.Output()
@@ -103,12 +114,7 @@ def output_size_view(h: int = 7, k: int = 3, s: int = 2, p: int = 1) -> tuple[Fi
     ``numbers``: ``output`` (the output size, 0 when the window does not fit), ``padded``
     (H + 2P), ``unused`` (padded rows/columns at the far edge no window reaches).
     """
-    from helpers.convolution import conv_output_size
-
-    for name, value, low in (("h", h, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    h, k, s, p = int(h), int(k), int(s), int(p)
+    h, k, s, p = integer("h", h), integer("k", k), integer("s", s), integer("p", p, 0)
     padded = h + 2 * p
     fits = k <= padded
     out = conv_output_size(h, k, s, p) if fits else 0
@@ -167,8 +173,6 @@ def output_size_view(h: int = 7, k: int = 3, s: int = 2, p: int = 1) -> tuple[Fi
 
 def output_size_explorer(h: int = 7, k: int = 3, s: int = 2, p: int = 1):
     """Sliders ``H``, ``K``, ``S``, ``P`` around :func:`output_size_view` (CSS class ``explorer-output-size``)."""
-    import ipywidgets as widgets
-
     def slider(description: str, value: int, low: int, high: int, tooltip: str):
         return widgets.IntSlider(value=value, min=low, max=high, step=1, description=description,
                                  continuous_update=False, tooltip=tooltip, layout=widgets.Layout(width="240px"))
@@ -211,11 +215,7 @@ def shattered_gradients_view(
     the 1-layer net), ``grad_std`` (spread of the gradient over the grid), ``activation_std``
     (std of the last hidden layer's pre-activations), ``depth``.
     """
-    from helpers.diagnostics import (ShatterMLP, activation_variances, autocorrelation, calibrate_batch_norm,
-                                     gradient_over_grid, input_grid)
-
-    if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 1:
-        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+    integer("depth", depth)
     if not isinstance(init_scale, (int, float)) or not init_scale > 0:
         raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
     depth = int(depth)
@@ -264,8 +264,6 @@ def shattered_gradients_explorer(depth: int = 24, init_scale: float = 1.0, resid
                                  batch_norm: bool = True, *, beta: float = 1.0, seed: int = 0):
     """Sliders ``depth`` and ``init scale`` and toggles ``residual`` and ``batch norm`` around
     :func:`shattered_gradients_view` (CSS class ``explorer-shattered``)."""
-    import ipywidgets as widgets
-
     layout = widgets.Layout(width="300px")
     controls = {
         "depth": widgets.IntSlider(value=depth, min=1, max=100, step=1, description="depth",
@@ -294,18 +292,75 @@ def shattered_gradients_explorer(depth: int = 24, init_scale: float = 1.0, resid
 
 # --------------------------------------------------------------------------- notebook 04: activation variance
 
+def variance_view(
+    depth: int = 30,
+    gain: float = 1.0,
+    branch_scale: float = 1.0,
+    batch_size: int = 32,
+    residual: bool = True,
+    batch_norm: bool = False,
+    bn_position: str = "branch",
+    *,
+    seed: int = 0,
+) -> tuple[Figure, dict[str, Any]]:
+    """The explorer's callback: measure the stack for these slider values and draw it.
+
+    Top: the std of the activations after every block (log scale), measured (solid) and predicted
+    by the variance algebra (dashed). Bottom: histograms of the first, middle and last block.
+    Returns a matplotlib ``Figure`` (not attached to pyplot: nothing to close; ``display(fig)``
+    shows it) and the measured numbers: ``std`` (per block, input first), ``final_std``,
+    ``growth_per_block``, ``variance_step``, their ``predicted_`` counterparts, ``verdict``,
+    ``regime``, ``summary`` (one line of text) and ``stats`` (the :class:`StackStats`).
+    """
+    stats = measure_stack(StackConfig(depth, gain, branch_scale, batch_size, residual, batch_norm, bn_position,
+                                      seed=seed))
+    fig = Figure(figsize=(10, 6.2))
+    grid = fig.add_gridspec(2, 3, height_ratios=[1.35, 1], hspace=0.55, wspace=0.3)
+    ax = fig.add_subplot(grid[0, :])
+    blocks = np.arange(stats.depth + 1)
+    finite = np.isfinite(stats.std) & (stats.std > 0)
+    ax.plot(blocks[finite], stats.std[finite], "o-", ms=3, label="measured")
+    ax.plot(blocks, stats.predicted, "--", color="0.4", label="variance algebra (expected value)")
+    ax.set_yscale("log")
+    ax.set_xlabel("block (0 = input)")
+    ax.set_ylabel("activation std (log scale)")
+    ax.set_title(f"Activation std through the stack: {stats.config.describe()}", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    for i, block in enumerate(histogram_blocks(stats.depth)):
+        hax = fig.add_subplot(grid[1, i])
+        values = stats.histograms[block]
+        values = values[np.isfinite(values)]
+        if values.size:
+            hax.hist(values, bins=60, density=True, color=f"C{i + 1}")
+        hax.set_title(f"block {block}: std {stats.std[block]:.3g}", fontsize=9)
+        hax.set_xlabel("activation value")
+        hax.set_ylabel("density" if i == 0 else "")
+        hax.set_yticks([])  # the shape is the point; density values change with the scale
+        hax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    numbers = {
+        "depth": stats.depth,
+        "std": stats.std.tolist(),
+        "final_std": float(stats.std[-1]),
+        "growth_per_block": stats.growth_per_block,
+        "variance_step": stats.variance_step,
+        "predicted_growth_per_block": stats.predicted_growth_per_block,
+        "predicted_variance_step": stats.predicted_variance_step,
+        "verdict": stats.verdict,
+        "regime": stats.regime,
+        "summary": stats.summary(),
+        "stats": stats,
+    }
+    return fig, numbers
+
+
 def variance_explorer(depth: int = 30, gain: float = 1.0, branch_scale: float = 1.0, batch_size: int = 32,
                       residual: bool = True, batch_norm: bool = False, bn_position: str = "branch", *,
                       seed: int = 0):
     """Sliders ``depth``, ``init scale``, ``branch scale`` and ``batch size``, toggles ``residual`` and
-    ``batch norm`` and a ``BN position`` dropdown around :func:`helpers.variance.variance_view`
+    ``batch norm`` and a ``BN position`` dropdown around :func:`variance_view`
     (CSS class ``explorer-variance``): the activation std after every block of a deep stack, and
     histograms of three blocks, redrawn on every change."""
-    import html
-
-    import ipywidgets as widgets
-
-    from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, variance_view
 
     StackConfig(depth, gain, branch_scale, batch_size, residual, batch_norm, bn_position, seed=seed)  # checks
     layout = widgets.Layout(width="320px")

@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time
 import urllib.error
-import warnings
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 

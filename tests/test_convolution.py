@@ -9,8 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from helpers.convolution import conv2d_loops, conv2d_macs, conv2d_params, conv2d_unfold, conv_cost, conv_output_size
-
+from helpers.convolution import (
+    conv2d_loops,
+    conv2d_macs,
+    conv2d_params,
+    conv2d_unfold,
+    conv_cost,
+    conv_output_size,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 

@@ -18,7 +18,6 @@ from helpers.data import CLASSES, DeviceLoader, load_cifar10
 
 from .conftest import write_batches
 
-
 # --------------------------------------------------------------------------- reading both layouts
 
 def test_image_folder_pixels_and_labels_round_trip(image_folder):

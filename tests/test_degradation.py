@@ -33,7 +33,6 @@ from helpers.models import cifar_resnet, count_parameters
 from helpers.results import RESULTS_DIR_ENV, load_result, save_result
 from helpers.train import History
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 
 

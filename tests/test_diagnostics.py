@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.diagnostics import (ShatterMLP, activation_variances, autocorrelation, calibrate_batch_norm,
-                                 gradient_over_grid, input_grid, lag1_correlation, lag1_vs_depth,
-                                 shared_active_fraction)
+from helpers.diagnostics import (
+    ShatterMLP,
+    activation_variances,
+    autocorrelation,
+    calibrate_batch_norm,
+    gradient_over_grid,
+    input_grid,
+    lag1_correlation,
+    lag1_vs_depth,
+    shared_active_fraction,
+)
 
 X = input_grid(64)
 

@@ -28,9 +28,9 @@ import pytest
 import torch
 
 import tests.wrong_answers
-from helpers import student
 from helpers.checks import CheckFailed
 from tests.conftest import REAL_CIFAR10_DIR
+from tools import student
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))

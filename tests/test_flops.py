@@ -8,8 +8,18 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import models as M
-from helpers.flops import (Cost, basic_block_cost, bottleneck_cost, conv_macs, count_macs, format_table,
-                           macs_by_module, resnet_cost, shape_table, weighted_depth)
+from helpers.flops import (
+    Cost,
+    basic_block_cost,
+    bottleneck_cost,
+    conv_macs,
+    count_macs,
+    format_table,
+    macs_by_module,
+    resnet_cost,
+    shape_table,
+    weighted_depth,
+)
 
 
 def real_macs(model: nn.Module, x: torch.Tensor) -> int:

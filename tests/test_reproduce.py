@@ -1,12 +1,13 @@
-"""helpers.reproduce: the one command for the full-size results (plan, refusal on a CPU, tiny size end to end)."""
+"""tools.reproduce: the one command for the full-size results (plan, refusal on a CPU, tiny size end to end)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from helpers import degradation, reproduce, train
+from helpers import degradation, train
 from helpers.results import load_result
+from tools import reproduce
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,7 +46,7 @@ def test_plan_only_trains_nothing(monkeypatch, tmp_path, capsys):
 def test_measured_rate_is_positive():
     import torch
 
-    assert train.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu"), steps=1) > 0
+    assert train.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu")) > 0
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""helpers.student: stubbing, the student edition, the exercise table and the grader."""
+"""tools.student: stubbing, the student edition, the exercise table and the grader."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import student
+from tools import student
 
 SOLUTION = textwrap.dedent('''\
     def area(w, h):

@@ -23,10 +23,8 @@ from helpers.variance import (
     predicted_std,
     stack_input,
     stage_statistics,
-    variance_view,
 )
-
-
+from helpers.widgets import variance_view
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.one_thread
 

@@ -5,8 +5,13 @@ import matplotlib
 import pytest
 
 from helpers.convolution import conv_output_size
-from helpers.widgets import (build_explorer, output_size_explorer, output_size_view, shattered_gradients_explorer,
-                             shattered_gradients_view)
+from helpers.widgets import (
+    build_explorer,
+    output_size_explorer,
+    output_size_view,
+    shattered_gradients_explorer,
+    shattered_gradients_view,
+)
 
 matplotlib.use("Agg")
 

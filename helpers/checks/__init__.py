@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import types
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 from unittest import mock
 
 import torch

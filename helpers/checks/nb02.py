@@ -8,8 +8,14 @@ import torch
 
 from helpers import diagnostics
 from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
-from helpers.diagnostics import (ShatterMLP, activation_variances, calibrate_batch_norm, gradient_over_grid,
-                                 input_grid, lag1_vs_depth)
+from helpers.diagnostics import (
+    ShatterMLP,
+    activation_variances,
+    calibrate_batch_norm,
+    gradient_over_grid,
+    input_grid,
+    lag1_vs_depth,
+)
 
 
 @exercise_check("input_gradient")

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers.checks import CheckFailed, close, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.variance import measure_stack
 
 
 def _channel_dims(x: Tensor) -> tuple[int, ...]:
@@ -242,8 +243,6 @@ def check_predict_residual_std(predict_residual_std) -> None:
 
 def _compare_with_measurement(predict_residual_std, depth: int = 30, seeds: int = 3) -> None:
     """Print the learner's prediction next to the std measured on the stack of notebook 04."""
-    from helpers.variance import measure_stack
-
     print(f"Now measured: {depth} blocks of 16 channels, {seeds} random weight draws each")
     for batch_norm in (False, True):
         for gain, scale in ((1.0, 1.0), (1.0, 0.3), (1.5, 0.5)):

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from helpers.checks import describe, exercise_check, fail, passed
+from helpers.models import BasicBlock, ResNet
+from helpers.train import TrainConfig, make_optimizer
 
 
 def _loop_confusion(labels: list[int], predictions: list[int], num_classes: int) -> torch.Tensor:
@@ -109,8 +111,6 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
 
 def _stem_output(size: int) -> int:
     """Height after the ImageNet stem (7x7 stride-2 conv, 3x3 stride-2 max-pool) of helpers.models."""
-    from helpers.models import BasicBlock, ResNet
-
     model = ResNet(BasicBlock, [1], num_classes=2, stem="imagenet", width=2)
     with torch.no_grad():
         out = model.maxpool(model.conv1(torch.zeros(1, 3, size, size)))
@@ -146,8 +146,6 @@ def check_stem_output_size(stem_output_size) -> None:
 
 def _reference_lrs(total_steps: int, peak_lr: float, warmup: float) -> list[float]:
     """The learning rate of every step, read from the optimiser as helpers.train.fit steps it."""
-    from helpers.train import TrainConfig, make_optimizer
-
     model = nn.Linear(1, 1)
     config = TrainConfig(epochs=1, lr=peak_lr, warmup=warmup)
     optimizer, schedule = make_optimizer(model, config, steps_per_epoch=total_steps)

@@ -1,9 +1,9 @@
 """One command for every full-size experiment of the collection, for a GPU:
 
-    python -m helpers.reproduce            # or `make results`: writes results/degradation.json,
+    python -m tools.reproduce            # or `make results`: writes results/degradation.json,
                                            # results/resnet34_cifar10.json, results/plain34_cifar10.json
-    python -m helpers.reproduce --tiny     # the same pipeline at a tiny size, on any device (CI runs it)
-    python -m helpers.reproduce --plan     # print the plan and the estimate, train nothing
+    python -m tools.reproduce --tiny     # the same pipeline at a tiny size, on any device (CI runs it)
+    python -m tools.reproduce --plan     # print the plan and the estimate, train nothing
 
 It prints its plan first: each experiment, its budget, and an estimate of its time on this device from a
 few measured training steps. On a CPU the full size would take days, so it refuses unless ``--tiny`` is
@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
 
 from helpers import degradation, train
 from helpers.results import RESULTS_DIR_ENV
@@ -73,7 +72,7 @@ def plan(tiny: bool) -> list[Experiment]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m helpers.reproduce", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.reproduce", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="a tiny size that checks the pipeline on any device")
     parser.add_argument("--plan", action="store_true", help="print the plan and the estimate, then stop")
     parser.add_argument("--results-dir", default=None,

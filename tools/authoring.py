@@ -22,7 +22,7 @@ Python file in the "percent" format that editors and jupytext understand:
 ``[solution]`` and ``[check]`` cells get nbgrader's cell metadata (a solution cell, and a locked,
 autograded test cell), so the notebooks can be collected with nbgrader as they are.
 
-    python -m helpers.authoring draft.py notebooks/01_convolution_as_dot_product.ipynb
+    python -m tools.authoring draft.py notebooks/01_convolution_as_dot_product.ipynb
 
 writes the notebook and executes it in place (quick mode unless ``--full``), keeping outputs and
 execution counts (nbval needs both). ``--no-execute`` only converts.

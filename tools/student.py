@@ -1,8 +1,8 @@
 """For instructors: the student edition of the notebooks, an exercise list, and a grader.
 
-    python -m helpers.student notebooks student     # write the student edition (make student)
-    python -m helpers.student --list                # the exercises of every notebook, as a table
-    python -m helpers.student --grade submissions/  # grade submitted notebooks (make grade STUDENT_DIR=...)
+    python -m tools.student notebooks student     # write the student edition (make student)
+    python -m tools.student --list                # the exercises of every notebook, as a table
+    python -m tools.student --grade submissions/  # grade submitted notebooks (make grade STUDENT_DIR=...)
 
 The exercises follow nbgrader's conventions, so nbgrader can also work on the notebooks as they are:
 a solution cell (nbgrader metadata ``solution: true``) holds the answer between ``### BEGIN SOLUTION``
