@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
-.PHONY: install lab test student grade figures bench results clean-cache help
+.PHONY: install lab test student grade grade-roundtrip figures bench results clean-cache help
 
 help:
 	@echo "make lab      start JupyterLab on notebooks/ (installs .venv first)"
 	@echo "make test     run pytest over tests/ and nbval over notebooks/"
 	@echo "make student  write the student edition (solutions stubbed) into student/"
+	@echo "make grade-roundtrip  the nbgrader round trip on all seven notebooks (CI runs it on 00 and 05)"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
 	@echo "make results  every full-size experiment on a GPU, into results/ (prints its plan first)"
@@ -40,6 +41,11 @@ student: install
 
 grade: install
 	$(BIN)/python -m tools.student --grade $(STUDENT_DIR)
+
+# nbgrader: generate_assignment, autograde (masters, released, wrong and bad submissions), export, on all
+# seven notebooks in a temporary course (tests/test_nbgrader.py; CI runs notebooks 00 and 05 only).
+grade-roundtrip: install
+	RESNET_NBGRADER_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_nbgrader.py
 
 figures: install
 	$(BIN)/python -m helpers.figures figures

@@ -3,8 +3,10 @@ showing what the notebooks' prose reads from them. (A regenerated file that no l
 and the prose must then change with it.)"""
 from __future__ import annotations
 
+import nbformat
 import pytest
 
+from helpers.paths import PROJECT_ROOT
 from helpers.results import load_result
 
 PROVENANCE = ("command", "date", "device", "cpu", "torch", "git_commit", "wall_s")
@@ -30,7 +32,7 @@ def test_degradation_cpu_run_is_real_scale_and_shows_what_notebook_03_says():
     assert final["ResNet-56"]["train_error"] < final["plain-56"]["train_error"]
 
 
-@pytest.mark.parametrize("name", ["resnet34_cifar10_cpu"])
+@pytest.mark.parametrize("name", ["resnet34_cifar10_cpu", "plain34_cifar10_cpu"])
 def test_resnet34_cpu_run_is_the_real_network_on_all_images(name):
     data = _load(name)["data"]
     assert data["width"] == 64 and data["params"] > 21_000_000
@@ -39,3 +41,15 @@ def test_resnet34_cpu_run_is_the_real_network_on_all_images(name):
     confusion = data["confusion_matrix"]
     assert sum(map(sum, confusion)) == 10_000 and all(sum(row) == 1_000 for row in confusion)
     assert sum(confusion[i][i] for i in range(10)) / 10_000 == pytest.approx(data["test_acc"], abs=1e-4)
+
+
+def test_plain34_trails_resnet34_at_the_same_budget_as_notebook_06_says():
+    resnet, plain = _load("resnet34_cifar10_cpu")["data"], _load("plain34_cifar10_cpu")["data"]
+    assert resnet["model"] == "resnet34" and plain["model"] == "resnet34-plain"
+    assert resnet["config"] == plain["config"]  # same epochs, batch, learning rate, seed: the same budget
+    assert resnet["test_acc"] >= 0.85 > plain["test_acc"]
+    prose = next(c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/06_resnet34_on_cifar10.ipynb", 4).cells
+                 if c.get("id") == "cell-real-cpu-prose")
+    for value in (resnet["test_acc"], plain["test_acc"]):
+        assert f"{100 * value:.1f}%" in prose, "06's prose quotes other numbers than the saved runs"
+    assert f"same {resnet['epochs']} epochs" in prose
