@@ -56,6 +56,15 @@ def _reference_acf(g: np.ndarray, max_lag: int) -> np.ndarray:
     return np.correlate(d, d, mode="full")[len(d) - 1:][: max_lag + 1] / (d @ d)
 
 
+def _acf_without_mean(g: np.ndarray, max_lag: int) -> np.ndarray:
+    return np.correlate(g, g, mode="full")[len(g) - 1:][: max_lag + 1] / (g @ g)
+
+
+def _acf_per_lag(g: np.ndarray, max_lag: int) -> np.ndarray:
+    """Pearson's correlation of the two overlapping copies at every lag (np.corrcoef style)."""
+    return np.array([1.0] + [np.corrcoef(g[:-k], g[k:])[0, 1] for k in range(1, max_lag + 1)])
+
+
 @exercise_check("my_autocorrelation")
 def check_autocorrelation(my_autocorrelation) -> None:
     rng = np.random.default_rng(0)
@@ -81,8 +90,12 @@ def check_autocorrelation(my_autocorrelation) -> None:
             hint = ""
             if not np.isclose(got[0], 1.0):
                 hint = " r(0) must be 1: divide every lag by the same sum of squares, sum (g_i - m)^2."
-            elif "large mean" in what:
-                hint = " Did you subtract the mean before multiplying?"
+            elif np.allclose(got, _acf_without_mean(g, max_lag), rtol=1e-6, atol=1e-9):
+                hint = " Subtract the mean of g before multiplying: this signal is far from zero on average."
+            elif np.allclose(got, _acf_per_lag(g, max_lag), rtol=1e-6, atol=1e-9):
+                hint = (" You normalised each lag by its own pairs, as np.corrcoef of the two shifted copies does; "
+                        "the definition subtracts one mean and divides every lag by the same sum of squares over "
+                        "the whole signal.")
             elif k > 0 and np.isclose(got[k], expected[k] * len(g) / (len(g) - k)):
                 hint = " Divide every lag by the same sum of squares, not by the number of pairs at that lag."
             fail(f"for {what}, r({k}) should be {expected[k]:.5f} but you returned {got[k]:.5f}.{hint}")
@@ -102,9 +115,14 @@ def check_mean_lag1(mean_lag1) -> None:
         if math.isclose(value, 1.0):
             fail("mean_lag1 returned 1.0: that is r(0), which is always 1; r(1) is the next value.")
         if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
+            hint = (" Build ShatterMLP(depth, residual=..., batch_norm=..., seed=seed) for every seed and average "
+                    "r(1) over the seeds.")
+            if batch_norm:
+                hint = (" With batch norm, measure the running statistics on the grid first: "
+                        "calibrate_batch_norm(model, x) does it and leaves the model in eval mode. Left in training "
+                        "mode, or in eval mode with its initial statistics, batch norm gives other gradients.")
             fail(f"mean_lag1(depth={depth}, residual={residual}, batch_norm={batch_norm}, seeds={seeds}) "
-                 f"returned {value:.4f}; measured with the helpers: {expected:.4f}. Build ShatterMLP(depth, "
-                 "residual=..., batch_norm=..., seed=seed) for every seed and average r(1) over the seeds.")
+                 f"returned {value:.4f}; measured with the helpers: {expected:.4f}.{hint}")
     passed("mean_lag1", "equal to the reference on 4 nets (plain/residual, with/without batch norm)")
     plain = mean_lag1(20, False, True, [0, 1, 2])
     residual = mean_lag1(20, True, True, [0, 1, 2])

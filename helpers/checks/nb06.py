@@ -15,7 +15,8 @@ import warnings
 import torch
 from torch import nn
 
-from helpers.checks import describe, exercise_check, fail, passed
+from helpers import evaluation, train
+from helpers.checks import describe, exercise_check, fail, passed, refusing
 from helpers.models import BasicBlock, ResNet
 from helpers.train import TrainConfig, make_optimizer
 
@@ -42,7 +43,9 @@ def check_confusion_matrix(confusion_matrix) -> None:
     ]
     for what, labels, predictions, num_classes in cases:
         expected = _loop_confusion(labels.tolist(), predictions.tolist(), num_classes)
-        got = confusion_matrix(labels.clone(), predictions.clone(), num_classes)
+        with refusing({evaluation: ["confusion_matrix"]}, confusion_matrix, exercise="confusion_matrix",
+                      hint="Count the pairs with torch.bincount, index_put_ or a loop."):
+            got = confusion_matrix(labels.clone(), predictions.clone(), num_classes)
         call = f"confusion_matrix for {what}"
         if not isinstance(got, torch.Tensor):
             fail(f"{call}: expected a torch.Tensor of shape {tuple(expected.shape)}, got {type(got).__name__}.")
@@ -85,7 +88,9 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
               (logits[:7, :4], torch.tensor([3, 3, 3, 3, 3, 3, 3]), 4, "7 examples, 4 classes, k=4 (= all classes)")]
     for x, y, k, what in cases:
         expected = (x.topk(k, 1).indices == y[:, None]).any(1).float().mean().item()
-        got = top_k_accuracy(x.clone(), y.clone(), k)
+        with refusing({evaluation: ["top_k_accuracy"]}, top_k_accuracy, exercise="top_k_accuracy",
+                      hint="torch.topk gives the k largest logits of each row."):
+            got = top_k_accuracy(x.clone(), y.clone(), k)
         if isinstance(got, torch.Tensor):
             if got.numel() != 1:
                 fail(f"top_k_accuracy for {what}: expected one number, got {describe(got)}.")
@@ -158,15 +163,25 @@ def _reference_lrs(total_steps: int, peak_lr: float, warmup: float) -> list[floa
     return lrs
 
 
+def _one_cycle(step: int, total: int, peak: float, warmup_steps: int) -> float:
+    if step < warmup_steps:
+        return peak * (0.1 + 0.9 * step / warmup_steps)
+    return peak * (total - step) / (total - warmup_steps)
+
+
 @exercise_check("one_cycle_lr")
 def check_one_cycle_lr(one_cycle_lr) -> None:
-    # warm-up lengths 15, 6, 3, 0, 4, 90 steps (none at .5, where rounding conventions differ)
-    cases = [(100, 0.2, 0.15), (40, 0.4, 0.15), (12, 1.0, 0.25), (50, 0.1, 0.0), (8, 0.2, 0.5), (300, 0.2, 0.3)]
+    # warm-up lengths 15, 6, 3, 0, 4, 90 and 6 steps (none at .5, where rounding conventions differ; 38 * 0.15
+    # = 5.7 separates round(), 6, from int(), which truncates to 5)
+    cases = [(100, 0.2, 0.15), (40, 0.4, 0.15), (12, 1.0, 0.25), (50, 0.1, 0.0), (8, 0.2, 0.5), (300, 0.2, 0.3),
+             (38, 0.3, 0.15)]
     for total, peak, warmup in cases:
         expected = _reference_lrs(total, peak, warmup)
         for step in sorted({0, 1, total // 2, total - 1, round(total * warmup), round(total * warmup) - 1,
                             round(total * warmup) + 1} & set(range(total))):
-            got = one_cycle_lr(step, total, peak, warmup)
+            with refusing({train: ["one_cycle", "make_optimizer"]}, one_cycle_lr, exercise="one_cycle_lr",
+                          hint="Write the two linear pieces from the formula in the text."):
+                got = one_cycle_lr(step, total, peak, warmup)
             if isinstance(got, torch.Tensor) and got.numel() == 1:
                 got = got.item()
             want = expected[step]
@@ -182,6 +197,10 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
                 hint = " That is a cosine decay; this schedule decays linearly to 0."
             elif step == 0 and warmup == 0:
                 hint = " With warmup=0 there is no warm-up: step 0 runs at the peak."
+            elif int(total * warmup) != w and isinstance(got, (int, float)) and math.isclose(
+                    got, _one_cycle(step, total, peak, max(1, int(total * warmup))), rel_tol=1e-6):
+                hint = (f" Your warm-up lasts int(total_steps * warmup) = {int(total * warmup)} steps; the schedule "
+                        f"rounds: round({total} * {warmup}) = {w}. int() truncates.")
             elif step < w:
                 hint = f" This step is in the warm-up (the first round(total_steps * warmup) = {w} steps)."
             else:

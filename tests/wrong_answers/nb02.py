@@ -24,8 +24,15 @@ WRONG = {
         "return autocorrelation(g, max_lag)  # the library function the notebook imports",
         "import helpers.diagnostics as D\n"
         "return D.autocorrelation(g, max_lag)  # the library function, through its module",
+        "g = np.asarray(g, dtype=np.float64)  # Pearson per lag, as np.corrcoef of the shifted copies\n"
+        "return np.array([1.0] + [np.corrcoef(g[:-k], g[k:])[0, 1] for k in range(1, max_lag + 1)])",
     ],
     "nb02_mean_lag1": [
+        "values = []\n"
+        "for seed in seeds:\n"
+        "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed).eval()  # never calibrated\n"
+        "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
+        "return float(np.mean(values))",
         "values = []\n"
         "for seed in seeds:\n"
         "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed)  # no calibration\n"

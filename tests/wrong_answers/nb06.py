@@ -16,6 +16,8 @@ WRONG = {
         "for t, p in zip(labels.tolist(), predictions.tolist()):\n"
         "    counts[t, p] = 1  # marks the pair instead of counting it\n"
         "return counts",
+        "from helpers.evaluation import confusion_matrix as ready_made\n"
+        "return ready_made(labels, predictions, num_classes)  # the helper the notebook uses",
     ],
     "nb06_top_k_accuracy": [
         "top = logits.argsort(dim=1)[:, :k]  # ascending: the k SMALLEST logits\n"
@@ -27,6 +29,8 @@ WRONG = {
         "top = logits.topk(k, dim=1).indices\n"
         "return 100 * (top == labels[:, None]).any(dim=1).float().mean().item()  # a percentage",
         "return (logits.argmax(dim=1) == labels).float().mean().item()  # ignores k: top-1 only",
+        "from helpers import evaluation\n"
+        "return evaluation.top_k_accuracy(logits, labels, k)  # the helper the notebook uses",
     ],
     "nb06_stem_output_size": [
         "return size // 4  # right only for sizes divisible by 4",
@@ -58,5 +62,11 @@ WRONG = {
         "if step <= w:  # the peak step counted as warm-up\n"
         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
         "return peak_lr * (total_steps - step) / (total_steps - w)",
+        "w = max(1, int(total_steps * warmup)) if warmup > 0 else 0  # truncates where the text says round\n"
+        "if step < w:\n"
+        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+        "return peak_lr * (total_steps - step) / (total_steps - w)",
+        "from helpers.train import one_cycle\n"
+        "return peak_lr * one_cycle(total_steps, warmup)(step)  # the helper the loop uses",
     ],
 }
