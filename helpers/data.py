@@ -30,6 +30,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torchvision.datasets import CIFAR10
 
 from helpers.arguments import integer
 from helpers.paths import data_dir, user_cache_dir
@@ -127,8 +128,6 @@ def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True)
 
 def _download(directory: Path) -> Path:
     """torchvision's download into ``directory``; a clear error when there is no network."""
-    from torchvision.datasets import CIFAR10
-
     directory.mkdir(parents=True, exist_ok=True)
     try:
         CIFAR10(str(directory), train=True, download=True)

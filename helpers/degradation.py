@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import torch
 from torch import nn
 
@@ -112,8 +113,6 @@ def final_table(runs: dict[str, dict[str, Any]], title: str = "") -> str:
 
 def plot_degradation(runs: dict[str, dict[str, Any]], title: str, axes=None):
     """Training error (left) and test error (right) per epoch for every run; returns the figure."""
-    from matplotlib.ticker import MaxNLocator
-
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     else:

@@ -444,7 +444,7 @@ def estimate_seconds(nets: Iterable[tuple[str, int, int, int]], device: torch.de
 
 
 def _tensorboard_writer(log_dir):
-    try:
+    try:  # imported here: tensorboard is an optional dependency
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as error:
         raise ImportError("log_dir / --tensorboard needs the tensorboard package: "

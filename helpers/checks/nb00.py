@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torchvision.transforms as T
+import torchvision.transforms.functional as F1
+import torchvision.transforms.v2 as T2
+import torchvision.transforms.v2.functional as F
 
 from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
 from helpers.data import MEAN, STD
@@ -25,8 +29,6 @@ def check_class_histogram(class_histogram) -> None:
 
 @exercise_check("to_input")
 def check_to_input(to_input) -> None:
-    import torchvision.transforms as T
-
     reference = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
     rng = np.random.default_rng(1)
     for image in (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.zeros((32, 32, 3), np.uint8),
@@ -42,10 +44,6 @@ def check_to_input(to_input) -> None:
 def check_hflip(hflip) -> None:
     """``Tensor.flip`` / ``torch.flip`` on the right axis is the answer; torchvision's ready-made
     horizontal flip (functional or RandomHorizontalFlip) is refused."""
-    import torchvision.transforms.functional as F1
-    import torchvision.transforms.v2 as T2
-    import torchvision.transforms.v2.functional as F
-
     x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)  # H != W: catches the wrong axis
     expected = F.horizontal_flip(x)
     with refusing({F: ["horizontal_flip", "hflip", "horizontal_flip_image"], F1: ["hflip"],
