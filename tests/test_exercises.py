@@ -3,7 +3,8 @@
 For each check cell of every notebook in notebooks/ (found by its nbgrader metadata, so a new
 notebook is covered as soon as it lands) the check must
   (a) fail with "not implemented" on the student edition's stub,
-  (b) fail (CheckFailed) on every plausible wrong answer in tests/wrong_answers/nbNN.py,
+  (b) fail (CheckFailed) on every plausible wrong answer in tests/wrong_answers/nbNN.py, with a
+      message that names the likely cause (each wrong answer registers a fragment of that message),
   (c) pass on the master solution.
 Each notebook's `setup`-tagged cells run once, in-process; each variant then runs its solution cell
 and the check cell in a copy of that namespace (an exercise may use only what setup defines).
@@ -57,20 +58,34 @@ def prefix(grade_id: str) -> str:
 
 
 @cache
-def wrong_answers() -> dict[str, list[str]]:
-    """Every registered wrong answer, by grade id, from every module in tests/wrong_answers/."""
-    found: dict[str, list[str]] = {}
+def wrong_answer_cases() -> dict[str, list[tuple[str, str]]]:
+    """Every registered wrong answer, by grade id, from every module in tests/wrong_answers/, as
+    (body, fragment): the body replaces the master solution; the fragment is a case-sensitive part
+    of the check's failure message that names the cause of that mistake."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for module in pkgutil.iter_modules(tests.wrong_answers.__path__):
         wrong = importlib.import_module(f"tests.wrong_answers.{module.name}").WRONG
-        for grade_id, bodies in wrong.items():
+        for grade_id, entries in wrong.items():
             if grade_id in found:
                 raise AssertionError(f"{grade_id} registered twice (second time in {module.name}.py)")
-            found[grade_id] = list(bodies)
+            for k, entry in enumerate(entries):
+                if not (isinstance(entry, tuple) and len(entry) == 2
+                        and all(isinstance(part, str) and part.strip() for part in entry)):
+                    raise AssertionError(f"{module.name}.py: {grade_id} wrong answer {k} should be a pair "
+                                         f"(body, fragment of the failure message), got {entry!r}")
+            found[grade_id] = list(entries)
     return found
 
 
+@cache
+def wrong_answers() -> dict[str, list[str]]:
+    """The bodies of every registered wrong answer, by grade id (see wrong_answer_cases)."""
+    return {grade_id: [body for body, _ in entries] for grade_id, entries in wrong_answer_cases().items()}
+
+
 WRONG_CASES = [pytest.param(grade_id, k, id=f"{grade_id}-wrong{k}")
-               for grade_id, bodies in wrong_answers().items() if grade_id in BY_ID for k in range(len(bodies))]
+               for grade_id, entries in wrong_answer_cases().items() if grade_id in BY_ID
+               for k in range(len(entries))]
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +211,7 @@ def test_stub_fails_as_not_implemented(grade_id):
 
 @pytest.mark.parametrize(("grade_id", "k"), WRONG_CASES)
 def test_wrong_answer_fails(grade_id, k):
-    body = wrong_answers()[grade_id][k]
+    body, fragment = wrong_answer_cases()[grade_id][k]
     source = student.replace_solution(master_source(grade_id), body, keep_markers=True)
     compile(source, f"<{grade_id} wrong answer {k}>", "exec")  # a syntax error would prove nothing
     with pytest.raises(CheckFailed) as failure:
@@ -204,6 +219,8 @@ def test_wrong_answer_fails(grade_id, k):
     message = str(failure.value)
     assert message.strip(), "the failure says what is wrong"
     assert "not implemented" not in message
+    assert fragment in message, (
+        f"the failure should name the cause of this mistake ({fragment!r}); it says: {message!r}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,70 +2,90 @@
 
 WRONG = {
     "nb01_output_size": [
-        "return (h + 2 * p - k) / s + 1  # no floor",
-        "return (h + p - k) // s + 1  # padding on one side only",
-        "return (h + 2 * p - k) // s  # forgets the first window",
-        "return -(-(h + 2 * p - k) // s) + 1  # rounds up",
-        "return conv_output_size(h, k, s, p)  # the library function the notebook imports",
-        "return F.conv2d(torch.zeros(1, 1, h, h), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]  # measures",
+        ("return (h + 2 * p - k) / s + 1  # no floor",
+         "a fraction; a window either fits or it does not, so round down"),
+        ("return (h + p - k) // s + 1  # padding on one side only", "padding is added on both sides"),
+        ("return (h + 2 * p - k) // s  # forgets the first window", "the first window counts too"),
+        ("return -(-(h + 2 * p - k) // s) + 1  # rounds up", "; nn.Conv2d produces"),
+        ("return conv_output_size(h, k, s, p)  # the library function the notebook imports",
+         "you called helpers.convolution.conv_output_size"),
+        ("return F.conv2d(torch.zeros(1, 1, h, h), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]  # measures",
+         "you called torch.nn.functional.conv2d"),
     ],
     "nb01_conv2d_im2col": [
-        "n, _, h, w = x.shape\n"
-        "c_out, _, kh, kw = weight.shape\n"
-        "h_out = (h + 2 * padding - kh) // stride + 1\n"
-        "w_out = (w + 2 * padding - kw) // stride + 1\n"
-        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
-        "return (weight.reshape(c_out, -1) @ cols).view(n, c_out, h_out, w_out)  # forgets the bias",
-        "n, _, h, w = x.shape\n"
-        "c_out, _, kh, kw = weight.shape\n"
-        "h_out = (h + 2 * padding - kh) // stride + 1\n"
-        "w_out = (w + 2 * padding - kw) // stride + 1\n"
-        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
-        "out = weight.reshape(c_out, -1) @ cols\n"
-        "if bias is not None:\n"
-        "    out = out + bias.view(1, -1, 1)\n"
-        "return out.view(n, c_out, w_out, h_out).transpose(2, 3)  # rows and columns mixed up",
-        "n, _, h, w = x.shape\n"
-        "c_out, _, kh, kw = weight.shape\n"
-        "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
-        "out = weight.reshape(c_out, -1) @ cols\n"
-        "if bias is not None:\n"
-        "    out = out + bias.view(1, -1, 1)\n"
-        "return out.view(n, c_out, h + 2 * padding - kh + 1, w + 2 * padding - kw + 1)  # ignores the stride",
-        "return F.conv2d(x, weight, bias, stride=stride, padding=padding)  # not im2col",
-        "return conv2d_unfold(x, weight, bias, stride=stride, padding=padding)  # the library function",
-        "from torch.nn.functional import conv2d\n"
-        "return conv2d(x, weight, bias, stride=stride, padding=padding)  # imported under its own name",
+        ("n, _, h, w = x.shape\n"
+         "c_out, _, kh, kw = weight.shape\n"
+         "h_out = (h + 2 * padding - kh) // stride + 1\n"
+         "w_out = (w + 2 * padding - kw) // stride + 1\n"
+         "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+         "return (weight.reshape(c_out, -1) @ cols).view(n, c_out, h_out, w_out)  # forgets the bias",
+         "every value is off by the bias"),
+        ("n, _, h, w = x.shape\n"
+         "c_out, _, kh, kw = weight.shape\n"
+         "h_out = (h + 2 * padding - kh) // stride + 1\n"
+         "w_out = (w + 2 * padding - kw) // stride + 1\n"
+         "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+         "out = weight.reshape(c_out, -1) @ cols\n"
+         "if bias is not None:\n"
+         "    out = out + bias.view(1, -1, 1)\n"
+         "return out.view(n, c_out, w_out, h_out).transpose(2, 3)  # rows and columns mixed up",
+         "compared with F.conv2d: values differ from the reference"),
+        ("n, _, h, w = x.shape\n"
+         "c_out, _, kh, kw = weight.shape\n"
+         "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
+         "out = weight.reshape(c_out, -1) @ cols\n"
+         "if bias is not None:\n"
+         "    out = out + bias.view(1, -1, 1)\n"
+         "return out.view(n, c_out, h + 2 * padding - kh + 1, w + 2 * padding - kw + 1)  # ignores the stride",
+         "your code raised RuntimeError: shape"),
+        ("return F.conv2d(x, weight, bias, stride=stride, padding=padding)  # not im2col",
+         "you called torch.nn.functional.conv2d"),
+        ("return conv2d_unfold(x, weight, bias, stride=stride, padding=padding)  # the library function",
+         "you called helpers.convolution.conv2d_unfold"),
+        ("from torch.nn.functional import conv2d\n"
+         "return conv2d(x, weight, bias, stride=stride, padding=padding)  # imported under its own name",
+         "you called torch.nn.functional.conv2d"),
     ],
     "nb01_conv_cost": [
-        "h_out = (h + 2 * padding - k) // stride + 1\n"
-        "w_out = (w + 2 * padding - k) // stride + 1\n"
-        "return c_out * c_in * k * k, c_out * h_out * w_out * c_in * k * k  # forgets the bias",
-        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
-        "return params, c_out * h * w * c_in * k * k  # input size instead of output size",
-        "h_out = (h + 2 * padding - k) // stride + 1\n"
-        "w_out = (w + 2 * padding - k) // stride + 1\n"
-        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
-        "return params, 2 * c_out * h_out * w_out * c_in * k * k  # FLOPs, not multiply-adds",
-        "h_out = (h + 2 * padding - k) // stride + 1\n"
-        "w_out = (w + 2 * padding - k) // stride + 1\n"
-        "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
-        "return params, c_out * h_out * w_out * k * k  # forgets the input channels",
-        "from helpers.convolution import conv_cost as measure\n"
-        "return measure(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias), (h, w))  # the library",
-        "h_out = conv_output_size(h, k, stride, padding)\n"
-        "w_out = conv_output_size(w, k, stride, padding)\n"
-        "return conv2d_params(c_in, c_out, k, bias=bias), conv2d_macs(c_in, c_out, k, h_out, w_out)  # the library",
-        "layer = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)\n"
-        "with FlopCounterMode(display=False) as counter:\n"
-        "    layer(torch.zeros(1, c_in, h, w))\n"
-        "return sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2  # measures",
+        ("h_out = (h + 2 * padding - k) // stride + 1\n"
+         "w_out = (w + 2 * padding - k) // stride + 1\n"
+         "return c_out * c_in * k * k, c_out * h_out * w_out * c_in * k * k  # forgets the bias",
+         "Each output channel has a bias too"),
+        ("params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+         "return params, c_out * h * w * c_in * k * k  # input size instead of output size",
+         "use the output size, not the input size"),
+        ("h_out = (h + 2 * padding - k) // stride + 1\n"
+         "w_out = (w + 2 * padding - k) // stride + 1\n"
+         "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+         "return params, 2 * c_out * h_out * w_out * c_in * k * k  # FLOPs, not multiply-adds",
+         "That is the FLOP count"),
+        ("h_out = (h + 2 * padding - k) // stride + 1\n"
+         "w_out = (w + 2 * padding - k) // stride + 1\n"
+         "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
+         "return params, c_out * h_out * w_out * k * k  # forgets the input channels",
+         "multiply-adds, but torch's FlopCounterMode measures"),
+        ("from helpers.convolution import conv_cost as measure\n"
+         "return measure(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias), (h, w))  # the library",
+         "you called nn.Conv2d"),
+        ("h_out = conv_output_size(h, k, stride, padding)\n"
+         "w_out = conv_output_size(w, k, stride, padding)\n"
+         "return conv2d_params(c_in, c_out, k, bias=bias), conv2d_macs(c_in, c_out, k, h_out, w_out)  # the library",
+         "you called helpers.convolution.conv2d_params"),
+        ("layer = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)\n"
+         "with FlopCounterMode(display=False) as counter:\n"
+         "    layer(torch.zeros(1, c_in, h, w))\n"
+         "return sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2  # measures",
+         "you called nn.Conv2d"),
     ],
     "nb01_pointwise_conv": [
-        "n, c, h, w = x.shape\n"
-        "return (x.reshape(n, h * w, c) @ weight.T).reshape(n, -1, h, w)  # reshape without moving the channels",
-        "return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
-        "return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
-        "return conv2d_unfold(x, weight[:, :, None, None])  # the library function",
+        ("n, c, h, w = x.shape\n"
+         "return (x.reshape(n, h * w, c) @ weight.T).reshape(n, -1, h, w)  # reshape without moving the channels",
+         "compared with a 1x1 nn.Conv2d: values differ from the reference"),
+        ("return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
+         "mat1 and mat2 shapes cannot be multiplied"),
+        ("return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
+         "compared with a 1x1 nn.Conv2d: expected shape"),
+        ("return conv2d_unfold(x, weight[:, :, None, None])  # the library function",
+         "you called helpers.convolution.conv2d_unfold"),
     ],
 }

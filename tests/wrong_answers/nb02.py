@@ -2,63 +2,83 @@
 
 WRONG = {
     "nb02_input_gradient": [
-        "return f(inputs)[:, 0]  # the output, not its derivative",
-        "xs = inputs.detach().clone().requires_grad_(True)\n"
-        "(g,) = torch.autograd.grad(f(xs).mean(), xs)  # mean divides every derivative by n\n"
-        "return g[:, 0]",
-        "return ((f(inputs + 1e-2) - f(inputs)) / 1e-2)[:, 0]  # a coarse one-sided finite difference",
-        "inputs.requires_grad_(True)  # changes the caller's tensor\n"
-        "(g,) = torch.autograd.grad(f(inputs).sum(), inputs)\n"
-        "return g[:, 0]",
+        ("return f(inputs)[:, 0]  # the output, not its derivative",
+         "input_gradient for f(x) = sin(x): values differ from the reference"),
+        ("xs = inputs.detach().clone().requires_grad_(True)\n"
+         "(g,) = torch.autograd.grad(f(xs).mean(), xs)  # mean divides every derivative by n\n"
+         "return g[:, 0]",
+         "input_gradient for f(x) = sin(x): values differ from the reference"),
+        ("return ((f(inputs + 1e-2) - f(inputs)) / 1e-2)[:, 0]  # a coarse one-sided finite difference",
+         "input_gradient for f(x) = sin(x): values differ from the reference"),
+        ("inputs.requires_grad_(True)  # changes the caller's tensor\n"
+         "(g,) = torch.autograd.grad(f(inputs).sum(), inputs)\n"
+         "return g[:, 0]",
+         "changed the tensor it was given"),
     ],
     "nb02_autocorrelation": [
-        "g = np.asarray(g, dtype=np.float64)  # forgets to subtract the mean\n"
-        "return np.array([g[: len(g) - k] @ g[k:] for k in range(max_lag + 1)]) / (g @ g)",
-        "d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
-        "n = len(d)  # normalises each lag by its own number of pairs\n"
-        "return np.array([(d[: n - k] @ d[k:]) / (n - k) for k in range(max_lag + 1)]) / ((d @ d) / n)",
-        "d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
-        "return np.array([d[:-k] @ d[k:] for k in range(max_lag + 1)]) / (d @ d)  # d[:-0] is empty",
-        "d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
-        "return np.array([d[: len(d) - k] @ d[k:] for k in range(max_lag + 1)])  # not normalised",
-        "return autocorrelation(g, max_lag)  # the library function the notebook imports",
-        "import helpers.diagnostics as D\n"
-        "return D.autocorrelation(g, max_lag)  # the library function, through its module",
-        "g = np.asarray(g, dtype=np.float64)  # Pearson per lag, as np.corrcoef of the shifted copies\n"
-        "return np.array([1.0] + [np.corrcoef(g[:-k], g[k:])[0, 1] for k in range(1, max_lag + 1)])",
+        ("g = np.asarray(g, dtype=np.float64)  # forgets to subtract the mean\n"
+         "return np.array([g[: len(g) - k] @ g[k:] for k in range(max_lag + 1)]) / (g @ g)",
+         "Subtract the mean of g"),
+        ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
+         "n = len(d)  # normalises each lag by its own number of pairs\n"
+         "return np.array([(d[: n - k] @ d[k:]) / (n - k) for k in range(max_lag + 1)]) / ((d @ d) / n)",
+         "not by the number of pairs at that lag"),
+        ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
+         "return np.array([d[:-k] @ d[k:] for k in range(max_lag + 1)]) / (d @ d)  # d[:-0] is empty",
+         "your code raised ValueError: matmul"),
+        ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
+         "return np.array([d[: len(d) - k] @ d[k:] for k in range(max_lag + 1)])  # not normalised",
+         "r(0) must be 1"),
+        ("return autocorrelation(g, max_lag)  # the library function the notebook imports",
+         "you called helpers.diagnostics.autocorrelation"),
+        ("import helpers.diagnostics as D\n"
+         "return D.autocorrelation(g, max_lag)  # the library function, through its module",
+         "you called helpers.diagnostics.autocorrelation"),
+        ("g = np.asarray(g, dtype=np.float64)  # Pearson per lag, as np.corrcoef of the shifted copies\n"
+         "return np.array([1.0] + [np.corrcoef(g[:-k], g[k:])[0, 1] for k in range(1, max_lag + 1)])",
+         "as np.corrcoef of the two shifted copies does"),
     ],
     "nb02_mean_lag1": [
-        "values = []\n"
-        "for seed in seeds:\n"
-        "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed).eval()  # never calibrated\n"
-        "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
-        "return float(np.mean(values))",
-        "values = []\n"
-        "for seed in seeds:\n"
-        "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed)  # no calibration\n"
-        "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
-        "return float(np.mean(values))",
-        "values = []\n"
-        "for seed in seeds:\n"
-        "    model = calibrate_batch_norm(ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed), x)\n"
-        "    values.append(autocorrelation(gradient_over_grid(model, x), 1)[0])  # lag 0\n"
-        "return float(np.mean(values))",
-        "model = calibrate_batch_norm(ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seeds[-1]), x)\n"
-        "return lag1_correlation(gradient_over_grid(model, x))  # one seed only",
-        "values = []\n"
-        "for seed in seeds:\n"
-        "    model = calibrate_batch_norm(ShatterMLP(depth, batch_norm=batch_norm, seed=seed), x)  # ignores residual\n"
-        "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
-        "return float(np.mean(values))",
+        ("values = []\n"
+         "for seed in seeds:\n"
+         "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed).eval()  # never calibrated\n"
+         "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
+         "return float(np.mean(values))",
+         "batch norm's initial statistics"),
+        ("values = []\n"
+         "for seed in seeds:\n"
+         "    model = ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed)  # no calibration\n"
+         "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
+         "return float(np.mean(values))",
+         "model has batch norm in training mode"),
+        ("values = []\n"
+         "for seed in seeds:\n"
+         "    model = calibrate_batch_norm(ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seed), x)\n"
+         "    values.append(autocorrelation(gradient_over_grid(model, x), 1)[0])  # lag 0\n"
+         "return float(np.mean(values))",
+         "that is r(0), which is always 1"),
+        ("model = calibrate_batch_norm(ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seeds[-1]), x)\n"
+         "return lag1_correlation(gradient_over_grid(model, x))  # one seed only",
+         "; measured with the helpers:"),
+        ("values = []\n"
+         "for seed in seeds:\n"
+         "    model = calibrate_batch_norm(ShatterMLP(depth, batch_norm=batch_norm, seed=seed), x)  # ignores residual\n"
+         "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
+         "return float(np.mean(values))",
+         "; measured with the helpers:"),
     ],
     "nb02_predicted_variance": [
-        "return var0 * (1 + beta) ** blocks  # forgets the square",
-        "return var0 * (1 + beta**2) ** blocks  # batch norm changes nothing?",
-        "if batch_norm:\n"
-        "    return var0 + blocks * beta  # beta, not beta squared\n"
-        "return var0 * (1 + beta**2) ** blocks",
-        "if batch_norm:\n"
-        "    return var0 + blocks * beta**2\n"
-        "return var0 * (1 + blocks * beta**2)  # additive without batch norm too",
+        ("return var0 * (1 + beta) ** blocks  # forgets the square",
+         "Without normalisation each block multiplies the variance"),
+        ("return var0 * (1 + beta**2) ** blocks  # batch norm changes nothing?",
+         "With batch norm, BN(h) has variance 1 whatever h is"),
+        ("if batch_norm:\n"
+         "    return var0 + blocks * beta  # beta, not beta squared\n"
+         "return var0 * (1 + beta**2) ** blocks",
+         "With batch norm, BN(h) has variance 1 whatever h is"),
+        ("if batch_norm:\n"
+         "    return var0 + blocks * beta**2\n"
+         "return var0 * (1 + blocks * beta**2)  # additive without batch norm too",
+         "Without normalisation each block multiplies the variance"),
     ],
 }

@@ -3,98 +3,119 @@
 WRONG = {
     "nb03_preact_block": [
         # the original (post-activation) order
-        "out = F.relu(bn1(conv1(x)))\n"
-        "out = bn2(conv2(out))\n"
-        "return F.relu(out + (x if shortcut is None else shortcut(x)))",
+        ("out = F.relu(bn1(conv1(x)))\n"
+         "out = bn2(conv2(out))\n"
+         "return F.relu(out + (x if shortcut is None else shortcut(x)))",
+         "training mode: values differ from the reference"),
         # a ReLU after the addition, as in the original block
-        "out = F.relu(bn1(x))\n"
-        "identity = x if shortcut is None else shortcut(out)\n"
-        "out = conv2(F.relu(bn2(conv1(out))))\n"
-        "return F.relu(out + identity)",
+        ("out = F.relu(bn1(x))\n"
+         "identity = x if shortcut is None else shortcut(out)\n"
+         "out = conv2(F.relu(bn2(conv1(out))))\n"
+         "return F.relu(out + identity)",
+         "your output has a ReLU after the addition"),
         # the shortcut applied to x instead of relu(bn1(x))
-        "out = F.relu(bn1(x))\n"
-        "identity = x if shortcut is None else shortcut(x)\n"
-        "out = conv2(F.relu(bn2(conv1(out))))\n"
-        "return out + identity",
+        ("out = F.relu(bn1(x))\n"
+         "identity = x if shortcut is None else shortcut(x)\n"
+         "out = conv2(F.relu(bn2(conv1(out))))\n"
+         "return out + identity",
+         "the shortcut was applied to x"),
         # adds the pre-activated input even when there is no shortcut module
-        "out = F.relu(bn1(x))\n"
-        "identity = out if shortcut is None else shortcut(out)\n"
-        "return conv2(F.relu(bn2(conv1(out)))) + identity",
+        ("out = F.relu(bn1(x))\n"
+         "identity = out if shortcut is None else shortcut(out)\n"
+         "return conv2(F.relu(bn2(conv1(out)))) + identity",
+         "you added relu(bn1(x)) instead of x"),
         # calls bn1 twice (its running statistics are updated twice)
-        "identity = x if shortcut is None else shortcut(F.relu(bn1(x)))\n"
-        "out = conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))\n"
-        "return out + identity",
+        ("identity = x if shortcut is None else shortcut(F.relu(bn1(x)))\n"
+         "out = conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))\n"
+         "return out + identity",
+         "bn1's running statistics were updated a different number of times"),
     ],
     "nb03_pad_shortcut": [
         # zeros first
-        "x = x[:, :, ::stride, ::stride]\n"
-        "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
-        "return torch.cat([zeros, x], dim=1)",
+        ("x = x[:, :, ::stride, ::stride]\n"
+         "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([zeros, x], dim=1)",
+         "the zero channels come first"),
         # zeros split between both sides (a common implementation, but not this convention)
-        "x = x[:, :, ::stride, ::stride]\n"
-        "extra = out_channels - x.shape[1]\n"
-        "return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))",
+        ("x = x[:, :, ::stride, ::stride]\n"
+         "extra = out_channels - x.shape[1]\n"
+         "return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))",
+         "you split the zero channels between both sides"),
         # max-pooling instead of subsampling
-        "x = F.max_pool2d(x, stride, stride, ceil_mode=True)\n"
-        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        ("x = F.max_pool2d(x, stride, stride, ceil_mode=True)\n"
+         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "you pooled"),
         # rounds the size down (nearest-neighbour downscaling)
-        "x = F.interpolate(x, scale_factor=1 / stride, mode='nearest')\n"
-        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        ("x = F.interpolate(x, scale_factor=1 / stride, mode='nearest')\n"
+         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "for odd sizes that keeps the last row too"),
         # keeps the second pixel of each pair
-        "x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
-        "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+        ("x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
+         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "values differ from the reference"),
         # delegates to the ready-made module
-        "shortcut = make_shortcut('A', x.shape[1], out_channels, stride)\n"
-        "return x if shortcut is None else shortcut(x)",
+        ("shortcut = make_shortcut('A', x.shape[1], out_channels, stride)\n"
+         "return x if shortcut is None else shortcut(x)",
+         "you called helpers.models.make_shortcut"),
         # pads with ones
-        "x = x[:, :, ::stride, ::stride]\n"
-        "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
-        "return torch.cat([x, ones], dim=1)",
+        ("x = x[:, :, ::stride, ::stride]\n"
+         "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([x, ones], dim=1)",
+         "values differ from the reference"),
     ],
     "nb03_shortcut_params": [
         # option B always projects, even where the identity fits
-        "if kind == 'A':\n"
-        "    return 0\n"
-        "return in_channels * out_channels + 2 * out_channels",
+        ("if kind == 'A':\n"
+         "    return 0\n"
+         "return in_channels * out_channels + 2 * out_channels",
+         "the shortcut is the plain identity for either option"),
         # the projection's batch norm forgotten
-        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
-        "    return 0\n"
-        "return in_channels * out_channels",
+        ("if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+         "    return 0\n"
+         "return in_channels * out_channels",
+         "its batch norm adds 2 parameters (gamma, beta) per channel"),
         # a bias in the 1x1 convolution
-        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
-        "    return 0\n"
-        "return in_channels * out_channels + out_channels + 2 * out_channels",
+        ("if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+         "    return 0\n"
+         "return in_channels * out_channels + out_channels + 2 * out_channels",
+         "The 1x1 convolution has no bias"),
         # measures instead of counting
-        "shortcut = make_shortcut(kind, in_channels, out_channels, stride)\n"
-        "return 0 if shortcut is None else count_parameters(shortcut)",
+        ("shortcut = make_shortcut(kind, in_channels, out_channels, stride)\n"
+         "return 0 if shortcut is None else count_parameters(shortcut)",
+         "you called helpers.models.make_shortcut"),
         # counts option A's zero channels as parameters
-        "if stride == 1 and in_channels == out_channels:\n"
-        "    return 0\n"
-        "if kind == 'A':\n"
-        "    return out_channels - in_channels\n"
-        "return in_channels * out_channels + 2 * out_channels",
+        ("if stride == 1 and in_channels == out_channels:\n"
+         "    return 0\n"
+         "if kind == 'A':\n"
+         "    return out_channels - in_channels\n"
+         "return in_channels * out_channels + 2 * out_channels",
+         "option A learns nothing"),
         # builds option B's layers by hand to measure them
-        "if stride == 1 and in_channels == out_channels or kind == 'A':\n"
-        "    return 0\n"
-        "return count_parameters(nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),\n"
-        "                                      nn.BatchNorm2d(out_channels)))",
+        ("if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+         "    return 0\n"
+         "return count_parameters(nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),\n"
+         "                                      nn.BatchNorm2d(out_channels)))",
+         "you called nn.Conv2d"),
     ],
     "nb03_make_identity": [
         # gamma only: beta still shifts the branch
-        "with torch.no_grad():\n"
-        "    block.bn2.weight.zero_()",
+        ("with torch.no_grad():\n"
+         "    block.bn2.weight.zero_()",
+         "With gamma = 0, bn2 outputs beta everywhere"),
         # zero convolution: fine in training mode, not with eval-mode running statistics
-        "with torch.no_grad():\n"
-        "    block.conv2.weight.zero_()\n"
-        "    block.bn2.bias.zero_()",
+        ("with torch.no_grad():\n"
+         "    block.conv2.weight.zero_()\n"
+         "    block.bn2.bias.zero_()",
+         "In eval mode batch norm uses the running statistics"),
         # an identity with a dead branch
-        "with torch.no_grad():\n"
-        "    for bn in (block.bn1, block.bn2):\n"
-        "        bn.weight.zero_()\n"
-        "        bn.bias.zero_()",
+        ("with torch.no_grad():\n"
+         "    for bn in (block.bn1, block.bn2):\n"
+         "        bn.weight.zero_()\n"
+         "        bn.bias.zero_()",
+         "its branch is dead"),
         # makes it plain
-        "block.residual = False",
+        ("block.residual = False", "The block was made plain (residual=False)"),
         # replaces the computation: nothing left to train
-        "block.forward = lambda x: x",
+        ("block.forward = lambda x: x", "its branch is dead"),
     ],
 }

@@ -2,71 +2,94 @@
 
 WRONG = {
     "nb06_confusion_matrix": [
-        "flat = torch.bincount(predictions * num_classes + labels, minlength=num_classes * num_classes)\n"
-        "return flat.view(num_classes, num_classes)  # transposed: rows are the predictions",
-        "counts = torch.zeros(num_classes, num_classes, dtype=torch.long)\n"
-        "counts[labels, predictions] += 1  # a repeated (true, predicted) pair is counted once\n"
-        "return counts",
-        "n = int(max(labels.max(), predictions.max())) + 1  # sized from the data, not num_classes\n"
-        "flat = torch.bincount(labels * n + predictions, minlength=n * n)\n"
-        "return flat.view(n, n)",
-        "flat = torch.bincount(labels * num_classes + predictions)  # no minlength\n"
-        "return flat.view(num_classes, num_classes)",
-        "counts = torch.zeros(num_classes, num_classes, dtype=torch.long)\n"
-        "for t, p in zip(labels.tolist(), predictions.tolist()):\n"
-        "    counts[t, p] = 1  # marks the pair instead of counting it\n"
-        "return counts",
-        "from helpers.evaluation import confusion_matrix as ready_made\n"
-        "return ready_made(labels, predictions, num_classes)  # the helper the notebook uses",
+        ("flat = torch.bincount(predictions * num_classes + labels, minlength=num_classes * num_classes)\n"
+         "return flat.view(num_classes, num_classes)  # transposed: rows are the predictions",
+         "Your matrix is transposed"),
+        ("counts = torch.zeros(num_classes, num_classes, dtype=torch.long)\n"
+         "counts[labels, predictions] += 1  # a repeated (true, predicted) pair is counted once\n"
+         "return counts",
+         "adds 1 only once per distinct cell"),
+        ("n = int(max(labels.max(), predictions.max())) + 1  # sized from the data, not num_classes\n"
+         "flat = torch.bincount(labels * n + predictions, minlength=n * n)\n"
+         "return flat.view(n, n)",
+         "sized from the largest label seen"),
+        ("flat = torch.bincount(labels * num_classes + predictions)  # no minlength\n"
+         "return flat.view(num_classes, num_classes)",
+         "is invalid for input of size"),
+        ("counts = torch.zeros(num_classes, num_classes, dtype=torch.long)\n"
+         "for t, p in zip(labels.tolist(), predictions.tolist()):\n"
+         "    counts[t, p] = 1  # marks the pair instead of counting it\n"
+         "return counts",
+         "Each cell is 1 where it should count repeated pairs"),
+        ("from helpers.evaluation import confusion_matrix as ready_made\n"
+         "return ready_made(labels, predictions, num_classes)  # the helper the notebook uses",
+         "you called helpers.evaluation.confusion_matrix"),
     ],
     "nb06_top_k_accuracy": [
-        "top = logits.argsort(dim=1)[:, :k]  # ascending: the k SMALLEST logits\n"
-        "return (top == labels[:, None]).any(dim=1).float().mean().item()",
-        "top = logits.topk(k, dim=1).indices\n"
-        "return (top == labels[:, None]).any(dim=1).sum().item()  # a count, not a fraction",
-        "top = logits.topk(k, dim=1).indices[:, -1]  # only the k-th best class\n"
-        "return (top == labels).float().mean().item()",
-        "top = logits.topk(k, dim=1).indices\n"
-        "return 100 * (top == labels[:, None]).any(dim=1).float().mean().item()  # a percentage",
-        "return (logits.argmax(dim=1) == labels).float().mean().item()  # ignores k: top-1 only",
-        "from helpers import evaluation\n"
-        "return evaluation.top_k_accuracy(logits, labels, k)  # the helper the notebook uses",
+        ("top = logits.argsort(dim=1)[:, :k]  # ascending: the k SMALLEST logits\n"
+         "return (top == labels[:, None]).any(dim=1).float().mean().item()",
+         "You took the k SMALLEST logits"),
+        ("top = logits.topk(k, dim=1).indices\n"
+         "return (top == labels[:, None]).any(dim=1).sum().item()  # a count, not a fraction",
+         "That is the number of hits"),
+        ("top = logits.topk(k, dim=1).indices[:, -1]  # only the k-th best class\n"
+         "return (top == labels).float().mean().item()",
+         "largest logits for a fraction"),
+        ("top = logits.topk(k, dim=1).indices\n"
+         "return 100 * (top == labels[:, None]).any(dim=1).float().mean().item()  # a percentage",
+         "That is a percentage"),
+        ("return (logits.argmax(dim=1) == labels).float().mean().item()  # ignores k: top-1 only",
+         "That is the top-1 accuracy"),
+        ("from helpers import evaluation\n"
+         "return evaluation.top_k_accuracy(logits, labels, k)  # the helper the notebook uses",
+         "you called helpers.evaluation.top_k_accuracy"),
     ],
     "nb06_stem_output_size": [
-        "return size // 4  # right only for sizes divisible by 4",
-        "return (size + 2 * 3 - 7) // 2 + 1  # forgets the max-pool",
-        "after_conv = (size + 2 * 3 - 7) // 2 + 1\n"
-        "return (after_conv - 3) // 2 + 1  # the max-pool without its padding",
-        "return size / 4  # a float",
-        "after_conv = (size - 7) // 2 + 1  # forgets the padding\n"
-        "return (after_conv - 3) // 2 + 1",
+        ("return size // 4  # right only for sizes divisible by 4",
+         "size // 4 is right only for sizes divisible by 4"),
+        ("return (size + 2 * 3 - 7) // 2 + 1  # forgets the max-pool",
+         "That is the size after the 7x7 convolution"),
+        ("after_conv = (size + 2 * 3 - 7) // 2 + 1\n"
+         "return (after_conv - 3) // 2 + 1  # the max-pool without its padding",
+         "The max-pool has padding 1 as well"),
+        ("return size / 4  # a float", "returned the float"),
+        ("after_conv = (size - 7) // 2 + 1  # forgets the padding\n"
+         "return (after_conv - 3) // 2 + 1",
+         "but the ImageNet stem of helpers.models turns"),
     ],
     "nb06_one_cycle_lr": [
-        "w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
-        "if step < w:\n"
-        "    return peak_lr * step / w  # warm-up from 0\n"
-        "return peak_lr * (total_steps - step) / (total_steps - w)",
-        "w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
-        "if step < w:\n"
-        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
-        "return peak_lr * 0.5 * (1 + math.cos(math.pi * (step - w) / (total_steps - w)))  # cosine decay",
-        "w = max(1, round(total_steps * warmup))  # a warm-up step even when warmup == 0\n"
-        "if step < w:\n"
-        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
-        "return peak_lr * (total_steps - step) / (total_steps - w)",
-        "w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
-        "if step < w:\n"
-        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
-        "return peak_lr * (total_steps - step - 1) / (total_steps - w)  # off by one: reaches 0 a step early",
-        "w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
-        "if step <= w:  # the peak step counted as warm-up\n"
-        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
-        "return peak_lr * (total_steps - step) / (total_steps - w)",
-        "w = max(1, int(total_steps * warmup)) if warmup > 0 else 0  # truncates where the text says round\n"
-        "if step < w:\n"
-        "    return peak_lr * (0.1 + 0.9 * step / w)\n"
-        "return peak_lr * (total_steps - step) / (total_steps - w)",
-        "from helpers.train import one_cycle\n"
-        "return peak_lr * one_cycle(total_steps, warmup)(step)  # the helper the loop uses",
+        ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
+         "if step < w:\n"
+         "    return peak_lr * step / w  # warm-up from 0\n"
+         "return peak_lr * (total_steps - step) / (total_steps - w)",
+         "The warm-up starts at peak_lr / 10"),
+        ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
+         "if step < w:\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * 0.5 * (1 + math.cos(math.pi * (step - w) / (total_steps - w)))  # cosine decay",
+         "That is a cosine decay"),
+        ("w = max(1, round(total_steps * warmup))  # a warm-up step even when warmup == 0\n"
+         "if step < w:\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * (total_steps - step) / (total_steps - w)",
+         "With warmup=0 there is no warm-up"),
+        ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
+         "if step < w:\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * (total_steps - step - 1) / (total_steps - w)  # off by one: reaches 0 a step early",
+         "the rate falls linearly: peak_lr * (total - step)"),
+        ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
+         "if step <= w:  # the peak step counted as warm-up\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * (total_steps - step) / (total_steps - w)",
+         "your code raised ZeroDivisionError"),
+        ("w = max(1, int(total_steps * warmup)) if warmup > 0 else 0  # truncates where the text says round\n"
+         "if step < w:\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * (total_steps - step) / (total_steps - w)",
+         "int() truncates"),
+        ("from helpers.train import one_cycle\n"
+         "return peak_lr * one_cycle(total_steps, warmup)(step)  # the helper the loop uses",
+         "you called helpers.train.one_cycle"),
     ],
 }
