@@ -1,10 +1,13 @@
-"""The degradation experiment of He et al. (2016), Section 4.2: plain and residual nets of 20 and 56
-layers trained side by side with one recipe, and the per-layer gradient norms at initialisation.
+"""Networks trained side by side with one recipe: the degradation experiment of He et al. (2016),
+Section 4.2 (plain and residual nets of 20 and 56 layers, notebook 03, with the per-layer gradient
+norms at initialisation), and notebook 04's batch-norm experiment (ResNet-56 with batch norm, without
+it, and without it but with every block starting as the identity).
 
-Notebook 03 calls these functions; so does the command line, for the full run on a GPU:
+The notebooks call these functions; so does the command line, for the long runs:
 
     python -m helpers.degradation --save      # 50,000 images, 40 epochs: results/degradation.json (a GPU run)
     python -m helpers.degradation --quick     # the notebook's quick CPU budget
+    python -m helpers.degradation --experiment batch-norm --cpu --save batch_norm_cpu   # 04's real-scale CPU run
 
 The curves are plain dicts of lists (JSON-ready), so a saved full run and a fresh quick run plot alike.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -37,12 +41,28 @@ NETS: dict[str, tuple[int, bool]] = {
     "ResNet-20": (20, True),
     "ResNet-56": (56, True),
 }
+#: notebook 04's experiment: ResNet-56 as in NETS, then with every batch norm removed (He init: each
+#: block doubles the variance), and removed but with each block's last convolution started at zero
+#: (every block starts as the identity, the fix Fixup builds on): name -> cifar_resnet options
+BATCH_NORM_NETS: dict[str, dict[str, Any]] = {
+    "with BN": dict(depth=56),
+    "no BN": dict(depth=56, batch_norm=False),
+    "no BN, zero-init": dict(depth=56, batch_norm=False, zero_init_residual=True),
+}
+#: every net a run can name, as cifar_resnet options
+ALL_NETS: dict[str, dict[str, Any]] = {**{name: dict(depth=depth, residual=residual)
+                                          for name, (depth, residual) in NETS.items()}, **BATCH_NORM_NETS}
+#: the command line's experiments: --experiment NAME trains these nets
+EXPERIMENTS: dict[str, tuple[str, ...]] = {"degradation": tuple(NETS), "batch-norm": tuple(BATCH_NORM_NETS)}
 # one colour per depth, dashed for plain and solid for residual, so that pairs read at a glance
 STYLE: dict[str, dict[str, Any]] = {
     "plain-20": dict(color="C0", linestyle="--"),
     "plain-56": dict(color="C3", linestyle="--"),
     "ResNet-20": dict(color="C0", linestyle="-"),
     "ResNet-56": dict(color="C3", linestyle="-"),
+    "with BN": dict(color="C0", linestyle="-"),
+    "no BN": dict(color="C3", linestyle="--"),
+    "no BN, zero-init": dict(color="C2", linestyle="-."),
 }
 
 
@@ -57,12 +77,14 @@ def paper_config(epochs: int, seed: int = 0, **overrides: Any) -> TrainConfig:
 
 
 def curves_from_history(history, params: int, seconds: float) -> dict[str, Any]:
-    """One run as JSON-ready lists: errors are 1 - accuracy (fractions, 0..1)."""
+    """One run as JSON-ready lists: errors are 1 - accuracy (fractions, 0..1); a loss that is not a
+    finite number (a diverged run) is None, and ``diverged`` says whether the run stopped so."""
     return {
         "epoch": list(history.epoch),
         "train_error": [1 - a for a in history.train_acc],
         "test_error": [1 - a for a in history.test_acc],
-        "train_loss": list(history.train_loss),
+        "train_loss": [loss if math.isfinite(loss) else None for loss in history.train_loss],
+        "diverged": history.diverged,
         "params": int(params),
         "seconds": round(float(seconds), 1),
     }
@@ -79,20 +101,20 @@ def train_side_by_side(
     checkpoint_dir: str | os.PathLike | None = None,
     on_net_end: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Train each of ``nets`` (names from :data:`NETS`) from the same seed with the same ``config``
+    """Train each of ``nets`` (names from :data:`ALL_NETS`) from the same seed with the same ``config``
     and loaders; return ``{name: curves}`` (see :func:`curves_from_history`). With ``checkpoint_dir``,
     each net checkpoints to ``<dir>/<name>.pt`` after every epoch and resumes from it (a finished net
-    is not trained again)."""
-    unknown = [name for name in nets if name not in NETS]
+    is not trained again). A net whose training loss stops being a finite number stops there (``fit``)."""
+    unknown = [name for name in nets if name not in ALL_NETS]
     if unknown or not nets:
-        raise ValueError(f"nets must be a non-empty selection of {list(NETS)}, got {list(nets)!r}")
+        raise ValueError(f"nets must be a non-empty selection of {list(ALL_NETS)}, got {list(nets)!r}")
     device = torch.device(device) if device is not None else train_loader.device
     runs = {}
     for name in nets:
-        depth, residual = NETS[name]
         torch.manual_seed(config.seed)  # every net starts from the same random state
-        model = cifar_resnet(depth, residual=residual).to(device)
-        checkpoint = Path(checkpoint_dir) / f"{name}.pt" if checkpoint_dir is not None else None
+        model = cifar_resnet(**ALL_NETS[name]).to(device)
+        file_name = name.replace(", ", "_").replace(" ", "_")
+        checkpoint = Path(checkpoint_dir) / f"{file_name}.pt" if checkpoint_dir is not None else None
         history = fit(model, train_loader, test_loader, config, progress=progress, checkpoint=checkpoint)
         # training + evaluation time, summed over resumed sessions
         runs[name] = curves_from_history(history, count_parameters(model), history.elapsed_s[-1])
@@ -104,10 +126,12 @@ def train_side_by_side(
 def final_table(runs: dict[str, dict[str, Any]], title: str = "") -> str:
     """A small text table of each net's final training and test error (and the best test error)."""
     lines = [title] if title else []
-    lines.append(f"{'net':>10}  {'params':>8}  {'train error':>11}  {'test error':>10}  {'best test':>9}  {'time':>7}")
+    width = max(10, *(len(name) for name in runs))
+    lines.append(f"{'net':>{width}}  {'params':>8}  {'train error':>11}  {'test error':>10}  {'best test':>9}  {'time':>7}")
     for name, run in runs.items():
-        lines.append(f"{name:>10}  {run['params']:>8,}  {run['train_error'][-1]:>11.1%}  {run['test_error'][-1]:>10.1%}"
-                     f"  {min(run['test_error']):>9.1%}  {run['seconds']:>6.0f}s")
+        note = f"  (diverged in epoch {run['epoch'][-1]})" if run.get("diverged") else ""
+        lines.append(f"{name:>{width}}  {run['params']:>8,}  {run['train_error'][-1]:>11.1%}  "
+                     f"{run['test_error'][-1]:>10.1%}  {min(run['test_error']):>9.1%}  {run['seconds']:>6.0f}s{note}")
     return "\n".join(lines)
 
 
@@ -215,52 +239,71 @@ def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str]
 QUICK: dict[str, Any] = dict(train_subset=2_000, test_subset=500, epochs=3, batch_size=32, lr=0.05)
 CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch_size=128, lr=0.1)
 FULL: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=40, batch_size=128, lr=0.1)
+#: notebook 04's budgets: QUICK and FULL are the notebook's (04 runs full size by default on a CPU, so FULL
+#: fits a 2-core CPU in minutes); CPU is the real-scale run saved in results/batch_norm_cpu.json
+BATCH_NORM_QUICK: dict[str, Any] = dict(train_subset=1_000, test_subset=500, epochs=2, batch_size=32, lr=0.05)
+BATCH_NORM_FULL: dict[str, Any] = dict(train_subset=5_000, test_subset=1_000, epochs=4, batch_size=64, lr=0.1)
+BATCH_NORM_CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch_size=128, lr=0.1)
+BATCH_NORM_RESULT_NAME = "batch_norm_cpu"
+#: per experiment: its budgets and the default name of its saved result
+BUDGETS: dict[str, dict[str, dict[str, Any]]] = {
+    "degradation": {"quick": QUICK, "cpu": CPU, "full": FULL},
+    "batch-norm": {"quick": BATCH_NORM_QUICK, "cpu": BATCH_NORM_CPU, "full": BATCH_NORM_FULL},
+}
+SAVE_NAMES: dict[str, str] = {"degradation": RESULT_NAME, "batch-norm": "batch_norm"}
 
 
 def run_experiment(train_subset: int | None, test_subset: int | None, epochs: int, batch_size: int, lr: float, *,
                    seed: int = 0, root=None, device=None, progress: bool = False,
                    checkpoint_dir: str | os.PathLike | None = None,
-                   on_net_end: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Load CIFAR-10 (class-balanced subsets if given) and train the four nets with one recipe;
-    return ``{"runs": ..., "config": ..., "train_images": ..., "test_images": ...}`` (JSON-ready)."""
+                   on_net_end: Callable[[str, dict[str, Any]], None] | None = None,
+                   nets: Sequence[str] = tuple(NETS)) -> dict[str, Any]:
+    """Load CIFAR-10 (class-balanced subsets if given) and train ``nets`` (default: the degradation
+    experiment's four) with one recipe; return ``{"runs": ..., "config": ..., "train_images": ...,
+    "test_images": ...}`` (JSON-ready)."""
     device = torch.device(device) if device is not None else pick_device()
     config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr)
     train_loader, test_loader = cifar10_loaders(batch_size, root=root, device=device, seed=seed,
                                                 train_subset=train_subset, test_subset=test_subset,
                                                 channels_last=uses_channels_last(config, device))
-    runs = train_side_by_side(train_loader, test_loader, config, device=device, progress=progress,
+    runs = train_side_by_side(train_loader, test_loader, config, nets, device=device, progress=progress,
                               checkpoint_dir=checkpoint_dir, on_net_end=on_net_end)
     settings = {k: getattr(config, k) for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay",
                                                 "label_smoothing", "seed")}
     settings.update(bf16_autocast=uses_amp(config, device), channels_last=uses_channels_last(config, device))
-    return {"runs": runs, "config": settings,
+    return {"runs": runs, "config": settings, "nets": {name: ALL_NETS[name] for name in nets},
             "train_images": train_loader.num_images, "test_images": test_loader.num_images}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m helpers.degradation", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=FULL["epochs"])
-    parser.add_argument("--batch-size", type=int, default=FULL["batch_size"])
-    parser.add_argument("--lr", type=float, default=FULL["lr"], help="peak learning rate")
+    parser.add_argument("--experiment", choices=EXPERIMENTS, default="degradation",
+                        help="which nets: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in EXPERIMENTS.items()))
+    parser.add_argument("--epochs", type=int, help="(default: the experiment's full budget, or its --quick/--cpu one)")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="peak learning rate")
     parser.add_argument("--train-subset", type=int, default=None, help="class-balanced training subset (default: all)")
     parser.add_argument("--test-subset", type=int, default=None, help="class-balanced test subset (default: all)")
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", action="store_true", help="the notebook's quick CPU budget")
     preset.add_argument("--cpu", action="store_true",
-                        help=f"the real-scale CPU budget ({CPU['epochs']} epochs on all images)")
+                        help="the real-scale CPU budget (all images, a short schedule)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
-    parser.add_argument("--save", nargs="?", const=RESULT_NAME, default=None, metavar="NAME",
-                        help=f"write results/NAME.json (default NAME: {RESULT_NAME}; the CPU run uses {CPU_RESULT_NAME})")
+    parser.add_argument("--save", nargs="?", const="", default=None, metavar="NAME",
+                        help=f"write results/NAME.json (default NAME: {', '.join(SAVE_NAMES.values())}; the CPU runs "
+                             f"use {CPU_RESULT_NAME}, {BATCH_NORM_RESULT_NAME})")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="checkpoint each net there after every epoch, and resume from it")
     parser.add_argument("--no-progress", action="store_true")
     known = parser.parse_known_args(argv)[0]
-    if known.quick or known.cpu:
-        parser.set_defaults(**(QUICK if known.quick else CPU))  # explicit options still win
+    budget = BUDGETS[known.experiment]["quick" if known.quick else "cpu" if known.cpu else "full"]
+    parser.set_defaults(**budget)  # explicit options still win
     args = parser.parse_args(argv)
-    if args.quick and args.save:
-        parser.error("--save writes a real run that notebook 03 shows as such; do not combine it with --quick")
+    if args.quick and args.save is not None:
+        parser.error("--save writes a real run that the notebooks show as such; do not combine it with --quick")
+    if args.save == "":
+        args.save = SAVE_NAMES[args.experiment]
 
     def report(name: str, run: dict[str, Any]) -> None:
         print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "
@@ -270,7 +313,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     device = pick_device()
     data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
                           root=args.data, device=device, progress=not args.no_progress,
-                          checkpoint_dir=args.checkpoint_dir, on_net_end=report)
+                          checkpoint_dir=args.checkpoint_dir, on_net_end=report, nets=EXPERIMENTS[args.experiment])
     if args.save:
         command = command_line("python -m helpers.degradation", argv)
         # wall time: the sum over the nets (a resumed run counts the sessions before it too)

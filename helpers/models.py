@@ -11,8 +11,10 @@ The options a learner toggles in the notebooks:
 * ``residual=False``: the *plain* network of the same depth: the same layers, no shortcuts;
 * ``shortcut="A"``: parameter-free shortcuts (subsample by 2, zero-pad the new channels) or
   ``"B"``: a 1x1 convolution + batch norm where the shape changes (torchvision's choice);
-* ``zero_init_residual``: the last batch norm of every block starts with gamma = 0, so every
-  residual block starts as the identity;
+* ``zero_init_residual``: the last batch norm of every block starts with gamma = 0 (without batch
+  norm: the last convolution starts at zero), so every residual block starts as the identity;
+* ``batch_norm=False``: every batch norm replaced by the identity (nothing takes its place; no bias
+  is added), for notebook 04's training run without normalisation;
 * ``width``: channels of the first stage (64 in the paper; later stages double it).
 """
 from __future__ import annotations
@@ -58,7 +60,13 @@ class PadShortcut(nn.Module):
         return f"stride={self.stride}, extra_channels={self.extra_channels}"
 
 
-def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
+def norm(channels: int, batch_norm: bool = True) -> nn.Module:
+    """A batch norm over ``channels``, or the identity when ``batch_norm`` is False."""
+    return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+
+def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int,
+                  batch_norm: bool = True) -> nn.Module | None:
     """The shortcut for a block whose input is ``in_channels`` and output ``out_channels`` at ``stride``.
 
     ``None`` means the plain identity (shapes already agree).
@@ -71,7 +79,7 @@ def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -
         if out_channels < in_channels:
             raise ValueError("option A shortcuts can only add channels, not remove them")
         return PadShortcut(stride, out_channels - in_channels)
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), norm(out_channels, batch_norm))
 
 
 class BasicBlock(nn.Module):
@@ -88,15 +96,16 @@ class BasicBlock(nn.Module):
         residual: bool = True,
         groups: int = 1,
         base_width: int = 64,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         if groups != 1 or base_width != 64:
             raise ValueError("BasicBlock supports only groups=1 and base_width=64")
         self.conv1 = conv3x3(in_channels, channels, stride)
-        self.bn1 = nn.BatchNorm2d(channels)
+        self.bn1 = norm(channels, batch_norm)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(channels, channels)
-        self.bn2 = nn.BatchNorm2d(channels)
+        self.bn2 = norm(channels, batch_norm)
         self.downsample = downsample
         self.residual = residual
 
@@ -122,16 +131,17 @@ class Bottleneck(nn.Module):
         residual: bool = True,
         groups: int = 1,
         base_width: int = 64,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         # ResNeXt widens the 3x3 and splits it into `groups`; groups=1, base_width=64 is ResNet.
         inner = int(channels * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(in_channels, inner)
-        self.bn1 = nn.BatchNorm2d(inner)
+        self.bn1 = norm(inner, batch_norm)
         self.conv2 = conv3x3(inner, inner, stride, groups)
-        self.bn2 = nn.BatchNorm2d(inner)
+        self.bn2 = norm(inner, batch_norm)
         self.conv3 = conv1x1(inner, channels * self.expansion)
-        self.bn3 = nn.BatchNorm2d(channels * self.expansion)
+        self.bn3 = norm(channels * self.expansion, batch_norm)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.residual = residual
@@ -169,6 +179,7 @@ class ResNet(nn.Module):
         zero_init_residual: bool = False,
         groups: int = 1,
         width_per_group: int = 64,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         if not (isinstance(block, type) and issubclass(block, (BasicBlock, Bottleneck))):
@@ -178,6 +189,8 @@ class ResNet(nn.Module):
         if shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
         integer("width", width)
+        if not isinstance(batch_norm, bool):
+            raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
         if not layers or any(not isinstance(n, int) or n < 1 for n in layers):
             raise ValueError(f"layers must be a non-empty list of positive ints, got {layers!r}")
         integer("num_classes", num_classes)
@@ -185,6 +198,7 @@ class ResNet(nn.Module):
         self.shortcut = shortcut
         self.groups = groups
         self.base_width = width_per_group
+        self.batch_norm = batch_norm
         self.in_channels = width
 
         if stem == "imagenet":
@@ -196,7 +210,7 @@ class ResNet(nn.Module):
             # before the first block; here the first stage sees all 32x32 pixels.
             self.conv1 = conv3x3(3, width)
             self.maxpool = nn.Identity()
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = norm(width, batch_norm)
         self.relu = nn.ReLU(inplace=True)
 
         self.stage_names: list[str] = []
@@ -210,7 +224,8 @@ class ResNet(nn.Module):
 
     def _init_weights(self, zero_init_residual: bool) -> None:
         """He-normal convolutions (fan-out), batch norm as the identity; with ``zero_init_residual``
-        the last batch norm of every block starts at zero, so that every block starts as the identity."""
+        the last batch norm of every block (without batch norm: its last convolution) starts at zero, so
+        that every block starts as the identity."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -219,20 +234,20 @@ class ResNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if zero_init_residual:
             for m in self.modules():
-                if isinstance(m, Bottleneck):
-                    nn.init.zeros_(m.bn3.weight)
-                elif isinstance(m, BasicBlock):
-                    nn.init.zeros_(m.bn2.weight)
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    last = (m.bn3, m.conv3) if isinstance(m, Bottleneck) else (m.bn2, m.conv2)
+                    nn.init.zeros_(last[0].weight if self.batch_norm else last[1].weight)
 
     def _make_layer(self, block: Block, channels: int, blocks: int, stride: int) -> nn.Sequential:
         out_channels = channels * block.expansion
         downsample = None
         if self.residual:
-            downsample = make_shortcut(self.shortcut, self.in_channels, out_channels, stride)
-        layers = [block(self.in_channels, channels, stride, downsample, self.residual, self.groups, self.base_width)]
+            downsample = make_shortcut(self.shortcut, self.in_channels, out_channels, stride, self.batch_norm)
+        options = dict(residual=self.residual, groups=self.groups, base_width=self.base_width, batch_norm=self.batch_norm)
+        layers = [block(self.in_channels, channels, stride, downsample, **options)]
         self.in_channels = out_channels
         for _ in range(1, blocks):
-            layers.append(block(self.in_channels, channels, 1, None, self.residual, self.groups, self.base_width))
+            layers.append(block(self.in_channels, channels, 1, None, **options))
         return nn.Sequential(*layers)
 
     def stages(self) -> list[nn.Sequential]:
@@ -301,6 +316,7 @@ def cifar_resnet(
     shortcut: str = "A",
     width: int = 16,
     zero_init_residual: bool = False,
+    batch_norm: bool = True,
 ) -> ResNet:
     """The paper's CIFAR-10 networks (Section 4.2): depth = 6n + 2, three stages of n basic blocks
     with 16, 32 and 64 channels on 32x32, 16x16 and 8x8 maps, option-A shortcuts.
@@ -312,7 +328,7 @@ def cifar_resnet(
         raise ValueError(f"depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...), got {depth!r}")
     n = (depth - 2) // 6
     return ResNet(BasicBlock, [n, n, n], num_classes, stem="cifar", width=width, residual=residual,
-                  shortcut=shortcut, zero_init_residual=zero_init_residual)
+                  shortcut=shortcut, zero_init_residual=zero_init_residual, batch_norm=batch_norm)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -95,6 +95,11 @@ class History:
     def from_dict(cls, data: dict[str, list]) -> History:
         return cls(**{f.name: list(data.get(f.name, [])) for f in fields(cls)})
 
+    @property
+    def diverged(self) -> bool:
+        """Whether the last epoch's training loss is not a finite number (the run blew up)."""
+        return bool(self.train_loss) and not math.isfinite(self.train_loss[-1])
+
     def time_to(self, accuracy: float) -> float | None:
         """Seconds until the test accuracy first reached ``accuracy`` (None if it never did)."""
         for acc, seconds in zip(self.test_acc, self.elapsed_s):
@@ -216,7 +221,9 @@ def fit(
     ``len`` works). With ``checkpoint`` set, the state is saved after every epoch and, if
     ``resume`` and the file exists, training continues from it instead of starting over.
     ``on_epoch_end(history)`` runs after each epoch (live plots); ``log_dir`` also writes the
-    scalars for TensorBoard when the ``tensorboard`` package is installed.
+    scalars for TensorBoard when the ``tensorboard`` package is installed. An epoch whose mean training
+    loss is not a finite number ends the run (said, checkpointed, ``history.diverged``): what follows
+    would only compute with NaNs, and a resumed diverged run stays finished.
     """
     config = config or TrainConfig()
     device = next(model.parameters()).device
@@ -234,7 +241,7 @@ def fit(
     elapsed = history.elapsed_s[-1] if history.elapsed_s else 0.0
 
     writer = _tensorboard_writer(log_dir) if log_dir is not None else None
-    epochs = range(start_epoch, config.epochs)
+    epochs = range(start_epoch, start_epoch if history.diverged else config.epochs)
     epoch_bar = tqdm(epochs, desc="epochs", disable=not progress or len(epochs) == 0, leave=True)
     for epoch in epoch_bar:
         model.train()
@@ -263,6 +270,10 @@ def fit(
                             config=asdict(config), epoch=epoch, steps_per_epoch=steps_per_epoch)
         if on_epoch_end is not None:
             on_epoch_end(history)
+        if history.diverged:
+            print(f"Training diverged in epoch {epoch + 1}: the mean training loss is {history.train_loss[-1]}; "
+                  "stopping here (the weights are no longer numbers).")
+            break
     if writer is not None:
         writer.close()
     return history

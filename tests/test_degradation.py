@@ -15,6 +15,8 @@ from torch import nn
 
 from helpers.data import DeviceLoader
 from helpers.degradation import (
+    BATCH_NORM_NETS,
+    BATCH_NORM_QUICK,
     FULL,
     NETS,
     QUICK,
@@ -70,8 +72,32 @@ def test_curves_are_errors_and_json_ready():
     history = History(epoch=[1, 2], train_acc=[0.25, 0.5], test_acc=[0.3, 0.6], train_loss=[2.0, 1.5])
     curves = curves_from_history(history, params=10, seconds=1.234)
     assert curves["train_error"] == pytest.approx([0.75, 0.5]) and curves["test_error"] == pytest.approx([0.7, 0.4])
-    assert curves["params"] == 10 and curves["seconds"] == 1.2
+    assert curves["params"] == 10 and curves["seconds"] == 1.2 and curves["diverged"] is False
     json.dumps(curves)
+    blown = curves_from_history(History(epoch=[1], train_acc=[0.1], test_acc=[0.1], train_loss=[float("nan")]), 10, 1.0)
+    assert blown["diverged"] is True and blown["train_loss"] == [None]
+    json.dumps(blown, allow_nan=False)
+
+
+def test_the_batch_norm_nets_differ_only_in_normalisation_and_init():
+    assert list(BATCH_NORM_NETS) == ["with BN", "no BN", "no BN, zero-init"]
+    models = {name: cifar_resnet(**options) for name, options in BATCH_NORM_NETS.items()}
+    assert all(len(weight_layers(m)) == 56 for m in models.values())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in models["no BN"].modules())
+    assert all(torch.equal(b.conv2.weight, torch.zeros_like(b.conv2.weight))
+               for stage in models["no BN, zero-init"].stages() for b in stage)
+    assert BATCH_NORM_QUICK["train_subset"] <= 1_000 and BATCH_NORM_QUICK["epochs"] <= 2
+
+
+def test_batch_norm_experiment_from_the_command_line(batches_dir, tmp_results, capsys):
+    root, _ = batches_dir
+    data = main(["--experiment", "batch-norm", "--data", str(root), "--epochs", "1", "--batch-size", "16",
+                 "--train-subset", "32", "--test-subset", "10", "--save", "--no-progress"])
+    assert list(data["runs"]) == list(BATCH_NORM_NETS) and data["nets"] == BATCH_NORM_NETS
+    assert load_result("batch_norm")["data"]["runs"] == json.loads(json.dumps(data["runs"]))
+    with pytest.raises(SystemExit):
+        main(["--experiment", "batch-norm", "--quick", "--save"])
+    assert "do not combine it with --quick" in capsys.readouterr().err
 
 
 def test_side_by_side_trains_each_net_from_the_same_seed_and_is_reproducible():
@@ -103,6 +129,9 @@ def test_table_and_plot():
                    "params": 100, "seconds": 3.0} for i, name in enumerate(NETS)}
     table = final_table(runs, "title line")
     assert table.splitlines()[0] == "title line" and len(table.splitlines()) == 2 + len(NETS)
+    assert "diverged" not in table
+    blown = {"no BN, zero-init": dict(runs["plain-20"], diverged=True)}
+    assert final_table(blown).splitlines()[-1].startswith("no BN, zero-init") and "(diverged in epoch 3)" in final_table(blown)
     assert "80.0%" in table.splitlines()[-1]  # ResNet-56's final training error
     fig = plot_degradation(runs, title="t")
     assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 4 for ax in fig.axes)

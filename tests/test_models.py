@@ -94,7 +94,9 @@ def test_option_b_projects_only_where_the_shape_changes():
 
 @pytest.mark.parametrize("builder", [lambda: M.resnet18(zero_init_residual=True, stem="cifar", width=8),
                                      lambda: M.resnet50(zero_init_residual=True, width=8),
-                                     lambda: M.cifar_resnet(20, zero_init_residual=True)])
+                                     lambda: M.cifar_resnet(20, zero_init_residual=True),
+                                     lambda: M.cifar_resnet(20, zero_init_residual=True, batch_norm=False),
+                                     lambda: M.resnet50(zero_init_residual=True, width=8, batch_norm=False)])
 def test_zero_init_makes_every_residual_block_the_identity(builder):
     torch.manual_seed(0)
     model = builder().eval()
@@ -152,3 +154,22 @@ def test_resnext_grouped_bottleneck_matches_torchvision():
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_without_batch_norm_every_norm_is_the_identity_and_the_variance_doubles_per_block():
+    with_bn, without = M.cifar_resnet(56), M.cifar_resnet(56, batch_norm=False)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in without.modules())
+    bn_params = sum(p.numel() for m in with_bn.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters())
+    assert M.count_parameters(without) == M.count_parameters(with_bn) - bn_params
+    assert [n for n, _ in without.named_parameters()] == [n for n, _ in with_bn.named_parameters() if ".bn" not in n
+                                                           and not n.startswith("bn1.")]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in M.resnet18(width=8, batch_norm=False).modules())
+    # He init, no normalisation: each of the 27 blocks about doubles the second moment of x
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        features = without.features(x)
+        zero = M.cifar_resnet(56, batch_norm=False, zero_init_residual=True).features(x)
+    assert features.pow(2).mean().sqrt() > 1e3 * zero.pow(2).mean().sqrt()
+    with pytest.raises(ValueError, match="batch_norm must be True or False"):
+        M.cifar_resnet(20, batch_norm="no")

@@ -117,6 +117,22 @@ def test_finished_run_resumes_to_nothing(tmp_path):
     assert again.test_acc == first.test_acc
 
 
+def test_a_diverged_run_stops_says_so_and_stays_finished(tmp_path, capsys):
+    train, test = loaders()
+    checkpoint = tmp_path / "run.pt"
+    config = T.TrainConfig(epochs=3, batch_size=16, lr=1e6, warmup=0.0)  # a learning rate that blows up
+    torch.manual_seed(0)
+    history = T.fit(cifar_resnet(8, width=4, batch_norm=False), train, test, config, checkpoint=checkpoint,
+                    progress=False)
+    assert history.diverged and history.epoch == [1]
+    assert "Training diverged in epoch 1" in capsys.readouterr().out
+    again = T.fit(cifar_resnet(8, width=4, batch_norm=False), train, test, config, checkpoint=checkpoint,
+                  progress=False)
+    assert again.epoch == [1] and again.diverged
+    assert not T.fit(tiny_model(), train, test, T.TrainConfig(epochs=1, batch_size=16, lr=0.05),
+                     progress=False).diverged
+
+
 def test_evaluate_matches_a_hand_computation():
     train, test = loaders()
     model = tiny_model().eval()
