@@ -8,7 +8,7 @@ import torchvision.transforms.functional as F1
 import torchvision.transforms.v2 as T2
 import torchvision.transforms.v2.functional as F
 
-from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
 from helpers.data import MEAN, STD
 
 
@@ -29,14 +29,30 @@ def check_class_histogram(class_histogram) -> None:
 
 @exercise_check("to_input")
 def check_to_input(to_input) -> None:
-    reference = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+    normalize = T.Normalize(MEAN, STD)
+    reference = T.Compose([T.ToTensor(), normalize])
     rng = np.random.default_rng(1)
     for image in (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.zeros((32, 32, 3), np.uint8),
                   np.full((32, 32, 3), 255, np.uint8)):
         got = to_input(image)
         if isinstance(got, torch.Tensor) and got.dtype != torch.float32:
             fail(f"to_input should return float32 values, got {got.dtype}.")
-        expect_tensor(got, reference(image), "to_input(image) compared with torchvision's ToTensor + Normalize")
+        expected = reference(image)
+        if not close(got, expected):
+            pixels = torch.from_numpy(image).float()  # (H, W, C), 0..255
+            for variant, cause in (
+                (normalize(pixels.permute(2, 0, 1)), "the values were not scaled to 0..1 before normalising: "
+                                                     "divide by 255 first, then subtract MEAN and divide by STD"),
+                (pixels.permute(2, 0, 1) / 255, "the values are scaled to 0..1 but not normalised: subtract MEAN "
+                                                "and divide by STD, channel by channel"),
+                (normalize(pixels.reshape(3, 32, 32) / 255), "the shape is (3, 32, 32) but the numbers are "
+                                                             "scrambled: reshape (or view) regroups the values "
+                                                             "without moving the channels; move the channel axis "
+                                                             "first with permute"),
+            ):
+                if close(got, variant):
+                    fail(f"to_input(image): {cause}.")
+        expect_tensor(got, expected, "to_input(image) compared with torchvision's ToTensor + Normalize")
     passed("to_input", "equal to ToTensor + Normalize on 3 images")
 
 
@@ -54,5 +70,11 @@ def check_hflip(hflip) -> None:
     if isinstance(got, torch.Tensor) and torch.equal(got, x.flip(2)):
         fail("hflip turned the images upside down (it flipped the height axis, dim 2); a horizontal flip "
              "mirrors left and right: the width axis, dim 3.")
+    if isinstance(got, torch.Tensor) and torch.equal(got, x):
+        fail("hflip returned the batch unchanged; mirror the width axis (dim 3) and return the result "
+             "(Tensor.flip returns a new tensor, it does not flip in place).")
+    if isinstance(got, torch.Tensor) and torch.equal(got, x.flip(1)):
+        fail("hflip reversed the colour channels (dim 1), swapping red and blue; in a (B, C, H, W) batch "
+             "left-right is the width axis, dim 3.")
     expect_tensor(got, expected, "hflip(batch) compared with torchvision's horizontal_flip")
     passed("hflip", "mirrors left-right, keeps the batch and channel order")

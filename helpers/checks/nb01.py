@@ -9,7 +9,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import convolution
-from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
 
 # Measuring instead of computing: running a convolution (F.conv2d; nn.Conv2d calls it) or unfolding.
 _BUILTIN_CONV = {F: ["conv2d"], torch: ["conv2d"]}
@@ -31,6 +31,10 @@ def check_output_size(output_size) -> None:
         if isinstance(got, float) and got != int(got):
             fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got}, a fraction; a window either fits or "
                  f"it does not, so round down: floor division `//`. nn.Conv2d gives {expected}.")
+        if got != expected and got == -(-(h + 2 * p - k) // s) + 1:
+            fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got!r}: you rounded up. A window that would "
+                 f"stick out past the padding does not count, so round down (floor division `//`); nn.Conv2d "
+                 f"produces {expected}.")
         if got != expected:
             fail(f"output_size(h={h}, k={k}, s={s}, p={p}) returned {got!r}; nn.Conv2d produces {expected} "
                  "(padding is added on both sides, and the first window counts too).")
@@ -55,10 +59,23 @@ def check_conv2d_im2col(conv2d_im2col) -> None:
         with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, conv2d_im2col,
                       exercise="conv2d_im2col", hint="Build it from F.unfold and one matrix product (a "
                                                      "convolution function or an nn.Conv2d does it for you)."):
-            got = conv2d_im2col(x, w, b, stride, padding)
+            try:
+                got = conv2d_im2col(x, w, b, stride, padding)
+            except RuntimeError as error:
+                if (stride > 1 or padding > 0) and "shape" in str(error):
+                    fail(f"for {what}: your code raised RuntimeError: {error}. Did your reshape ignore the stride "
+                         f"or the padding? Here the output is {tuple(expected.shape[2:])}: H_out = "
+                         "floor((H + 2 * padding - K_h) / stride) + 1, and the same for W_out.")
+                raise
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and has_bias:
             if torch.allclose(got + b.view(1, -1, 1, 1), expected, atol=1e-4):
                 fail(f"for {what}: every value is off by the bias; add bias.view(1, -1, 1) (one per output channel).")
+        n, c_out, h_out, w_out = expected.shape
+        column_major = expected.reshape(n, c_out, w_out, h_out).transpose(2, 3)  # the columns read as (W_out, H_out)
+        if not close(got, expected, atol=1e-4) and close(got, column_major, atol=1e-4):
+            fail(f"for {what}: the output's rows and columns are mixed up. The columns of unfold run along each "
+                 "output row first (row-major, like reading), so they reshape to (H_out, W_out) directly; "
+                 "no transpose.")
         if isinstance(got, torch.Tensor) and got.shape != expected.shape and got.numel() == expected.numel():
             fail(f"for {what}: got shape {tuple(got.shape)}, expected {tuple(expected.shape)} = (N, C_out, H_out, "
                  "W_out); the columns of unfold run over output rows first, then output columns.")
@@ -98,6 +115,9 @@ def check_conv_cost(conv_cost) -> None:
                 hint = " That is the FLOP count: one multiply-add is 2 FLOPs, count it once."
             elif stride > 1 and macs == expected_macs * stride * stride:
                 hint = " Count one dot product per *output* element: use the output size, not the input size."
+            elif c_in > 1 and macs * c_in == expected_macs:
+                hint = (f" That is {c_in} times too few: the input channels are missing. Each output element is a "
+                        f"dot product over a whole c_in x k x k = {c_in} x {k} x {k} window.")
             fail(f"{call}: {macs!r} multiply-adds, but torch's FlopCounterMode measures {expected_macs}.{hint}")
     passed("conv_cost", f"{len(cases)} layers, equal to nn.Conv2d's parameters and FlopCounterMode")
 
@@ -105,7 +125,8 @@ def check_conv_cost(conv_cost) -> None:
 @exercise_check("pointwise_conv")
 def check_pointwise_conv(pointwise_conv) -> None:
     g = torch.Generator().manual_seed(1)
-    cases = [("8 -> 3 channels, 4x4", (1, 8, 4, 4), (3, 8)), ("4 -> 4 channels, batch 2, 3x5", (2, 4, 3, 5), (4, 4)),
+    # a square weight first: there a transposed weight gives numbers (and its diagnosis), not a shape error
+    cases = [("4 -> 4 channels, batch 2, 3x5", (2, 4, 3, 5), (4, 4)), ("8 -> 3 channels, 4x4", (1, 8, 4, 4), (3, 8)),
              ("3 -> 6 channels, 1x1 image", (2, 3, 1, 1), (6, 3))]
     for what, xs, ws in cases:
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
@@ -113,5 +134,19 @@ def check_pointwise_conv(pointwise_conv) -> None:
         with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, pointwise_conv,
                       exercise="pointwise_conv", hint="Write it as a matrix product over the channels."):
             got = pointwise_conv(x, w)
+        if not close(got, expected):
+            n, c, h, width = xs
+            reshaped = x.reshape(n, h, width, c) @ w.T  # "channels last" by reshape: the values regrouped
+            if close(got, reshaped.permute(0, 3, 1, 2)) or close(got, reshaped.reshape(n, -1, h, width)):
+                fail(f"pointwise_conv for {what}: reshape (or view) regroups the numbers without moving them, so "
+                     "each 'pixel' mixed values of different pixels and channels. Move the channel axis with "
+                     "permute (or movedim), and back again after the product.")
+            if close(got, F.conv2d(x, w.T[:, :, None, None])):
+                fail(f"pointwise_conv for {what}: you applied weight transposed. weight is (C_out, C): output "
+                     "channel o is row o of weight dotted with a pixel's C input values.")
+            if close(got, expected.sum(1, keepdim=True)):
+                fail(f"pointwise_conv for {what}: you summed over the output channels (shape {tuple(got.shape)}); "
+                     f"each of the {ws[0]} rows of weight gives an output channel of its own: shape "
+                     f"{tuple(expected.shape)}.")
         expect_tensor(got, expected, f"pointwise_conv for {what}, compared with a 1x1 nn.Conv2d", rtol=1e-4, atol=1e-5)
     passed("pointwise_conv", f"equal to a 1x1 convolution in {len(cases)} cases")

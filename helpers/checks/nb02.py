@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import torch
 
 from helpers import diagnostics
-from helpers.checks import exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
 from helpers.diagnostics import (
     ShatterMLP,
     activation_variances,
@@ -42,6 +43,19 @@ def check_input_gradient(input_gradient) -> None:
         if isinstance(got, torch.Tensor) and got.shape == (len(inputs), 1):
             fail(f"input_gradient returned shape {tuple(got.shape)}; return one number per input, shape "
                  f"({len(inputs)},) (take column 0 of the gradient).")
+        if isinstance(got, torch.Tensor) and not close(got, expected, rtol=1e-6, atol=1e-8):
+            with torch.no_grad():
+                outputs = f(inputs)[:, 0]
+            if close(got, outputs):
+                fail(f"input_gradient for {what} returned the outputs f(x) themselves, not their derivatives "
+                     "dy_i/dx_i: differentiate the output with autograd.")
+            if close(got, expected / len(inputs), rtol=1e-6, atol=1e-8):
+                fail(f"input_gradient for {what}: every derivative is divided by {len(inputs)}, the number of "
+                     "inputs: you differentiated the mean of the outputs. Differentiate their sum: output i "
+                     "depends only on input i, so d(sum)/dx_i = dy_i/dx_i.")
+            if close(got, expected, rtol=0.05, atol=0.05 * expected.abs().max().item()):
+                fail(f"input_gradient for {what}: close to the derivative, but not exact (a finite difference "
+                     "such as (f(x + h) - f(x)) / h?); autograd gives the exact derivative with one backward pass.")
         expect_tensor(got, expected, f"input_gradient for {what}", rtol=1e-6, atol=1e-8)
         if inputs.requires_grad or not torch.equal(inputs, before):
             fail("input_gradient changed the tensor it was given (it now requires grad or holds other values); "
@@ -80,7 +94,14 @@ def check_autocorrelation(my_autocorrelation) -> None:
     for what, g, max_lag in cases:
         with refusing({diagnostics: ["autocorrelation", "lag1_correlation"]}, my_autocorrelation,
                       exercise="my_autocorrelation", hint="Write the sum over pairs yourself, as defined above."):
-            got = my_autocorrelation(g.copy(), max_lag)
+            try:
+                got = my_autocorrelation(g.copy(), max_lag)
+            except (ValueError, IndexError, RuntimeError) as error:
+                if re.search(r"[(\[]0[,)\]]|from 0\)|\b0 \(dim", str(error)):  # an operand of length 0
+                    fail(f"for {what}: your code raised {type(error).__name__}: {error}. An empty array appeared: "
+                         "for lag k = 0, g[:-k] is g[:-0] = g[:0], which is empty. Slice the first n - k values "
+                         "with g[:len(g) - k].")
+                raise
         got = np.asarray(got, dtype=np.float64)
         expected = _reference_acf(g, max_lag)
         if got.shape != expected.shape:
@@ -115,7 +136,8 @@ def check_mean_lag1(mean_lag1) -> None:
     cases = [(1, False, False, [0]), (6, False, True, [0, 1]), (6, True, True, [2]), (5, True, False, [0, 1])]
     for depth, residual, batch_norm, seeds in cases:
         got = mean_lag1(depth, residual, batch_norm, list(seeds))
-        expected = float(lag1_vs_depth([depth], seeds, residual=residual, batch_norm=batch_norm).mean())
+        per_seed = lag1_vs_depth([depth], seeds, residual=residual, batch_norm=batch_norm)[0]
+        expected = float(per_seed.mean())
         try:
             value = float(got)
         except (TypeError, ValueError):
@@ -125,7 +147,13 @@ def check_mean_lag1(mean_lag1) -> None:
         if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
             hint = (" Build ShatterMLP(depth, residual=..., batch_norm=..., seed=seed) for every seed and average "
                     "r(1) over the seeds.")
-            if batch_norm and math.isclose(value, _uncalibrated_lag1(depth, residual, seeds), rel_tol=1e-6):
+            flipped = lag1_vs_depth([depth], seeds, residual=not residual, batch_norm=batch_norm).mean()
+            if len(seeds) > 1 and any(math.isclose(value, r, rel_tol=1e-6) for r in per_seed):
+                hint = f" That is r(1) of one seed's net; build a net for every seed in {seeds} and average r(1)."
+            elif math.isclose(value, flipped, rel_tol=1e-6):
+                hint = (f" That is the value of the {'plain' if residual else 'residual'} nets: pass "
+                        f"residual={residual} on to ShatterMLP.")
+            elif batch_norm and math.isclose(value, _uncalibrated_lag1(depth, residual, seeds), rel_tol=1e-6):
                 hint = (" That is what the nets give in eval mode with batch norm's initial statistics: measure the "
                         "running statistics on the grid first (calibrate_batch_norm(model, x) does it and leaves "
                         "the model in eval mode).")
@@ -153,8 +181,16 @@ def check_predicted_variance(predicted_variance) -> None:
         var0, measured = runs[:, 0].mean(), runs[:, -1].mean()
         got = float(predicted_variance(var0, beta, blocks, batch_norm))
         if not (0.7 * measured <= got <= 1.5 * measured):
+            if batch_norm and math.isclose(got, var0 + blocks * beta, rel_tol=1e-6):
+                hint = (" Each block adds beta^2, not beta: scaling a signal by beta scales its variance by "
+                        "beta^2.")
+            elif not batch_norm and math.isclose(got, var0 * (1 + beta) ** blocks, rel_tol=1e-6):
+                hint = (" You multiplied by (1 + beta) per block; variances add in squares: the branch, scaled by "
+                        "beta, adds beta^2 times the variance of h.")
+            elif batch_norm:
+                hint = " With batch norm, BN(h) has variance 1 whatever h is, so each block adds the same amount."
+            else:
+                hint = " Without normalisation each block multiplies the variance."
             fail(f"{blocks} residual blocks with beta={beta}, batch_norm={batch_norm}, starting from variance "
-                 f"{var0:.3g}: you predict {got:.4g}, the nets measure {measured:.4g} (mean of 3 seeds)."
-                 + (" With batch norm, BN(h) has variance 1 whatever h is, so each block adds the same amount."
-                    if batch_norm else " Without normalisation each block multiplies the variance."))
+                 f"{var0:.3g}: you predict {got:.4g}, the nets measure {measured:.4g} (mean of 3 seeds).{hint}")
     passed("predicted_variance", "within the seed-to-seed spread of 6 measured residual stacks")

@@ -61,6 +61,15 @@ def _preact_reference(x: Tensor, bn1, conv1, bn2, conv2, shortcut=None) -> Tenso
     return conv2(F.relu(bn2(conv1(out)))) + identity
 
 
+def _in_mode(modules: list, training: bool) -> list:
+    """A deep copy of the block's modules, in training or eval mode."""
+    copies = copy.deepcopy(modules)
+    for m in copies:
+        if m is not None:
+            m.train(training)
+    return copies
+
+
 @exercise_check("preact_block")
 def check_preact_block(preact_block) -> None:
     g = torch.Generator().manual_seed(3)
@@ -72,10 +81,7 @@ def check_preact_block(preact_block) -> None:
         what = (f"a block {in_channels} -> {out_channels} channels, stride {stride}, "
                 + (f"option-{kind} shortcut" if kind else "identity shortcut") + f", on a {size}x{size} input")
         for training in (True, False):
-            theirs, ours = copy.deepcopy(modules), copy.deepcopy(modules)
-            for m in theirs + ours:
-                if m is not None:
-                    m.train(training)
+            theirs, ours = _in_mode(modules, training), _in_mode(modules, training)
             x_before = x.clone()
             got = preact_block(x.clone(), *theirs)
             expected = _preact_reference(x, *ours)
@@ -93,6 +99,12 @@ def check_preact_block(preact_block) -> None:
                 if not kind and close(got, expected - x + F.relu(ours[0](x))):
                     fail(f"on {what}: you added relu(bn1(x)) instead of x. Without a shortcut module the "
                          "block adds its input x itself.")
+                if not kind:  # the channels stay the same, so the modules also run in the post-activation order
+                    bn1, conv1, bn2, conv2, _ = _in_mode(modules, training)
+                    if close(got, F.relu(bn2(conv2(F.relu(bn1(conv1(x))))) + x)):
+                        fail(f"on {what}: that is the original post-activation block (convolution, then batch norm "
+                             "and ReLU, and a ReLU after the addition). The pre-activation block applies batch "
+                             "norm and ReLU *before* each convolution, and returns the sum itself.")
             expect_tensor(got, expected, f"preact_block on {what}, {mode} mode")
             for name, a, b in (("bn1", theirs[0], ours[0]), ("bn2", theirs[2], ours[2])):
                 if training and not torch.allclose(a.running_mean, b.running_mean):
@@ -133,6 +145,14 @@ def check_pad_shortcut(pad_shortcut) -> None:
             if extra > 0 and close(got[:, extra // 2: extra // 2 + c], sub):
                 fail(f"{call}: you split the zero channels between both sides. This exercise (and "
                      "helpers.models.PadShortcut) appends all of them after the existing channels.")
+            if any(close(got[:, :c], x[:, :, i::stride, j::stride]) for i in range(stride) for j in range(stride)
+                   if i or j):
+                fail(f"{call}: you kept a pixel of each {stride}x{stride} square other than the top-left one. "
+                     f"Start with the first: keep rows and columns 0, {stride}, {2 * stride}, ...")
+            if extra > 0 and close(got[:, :c], sub) and not close(got[:, c:], torch.zeros_like(got[:, c:])):
+                fail(f"{call}: the {c} input channels are right, but the {extra} added channels are not zero "
+                     f"(channel {c} starts with {got[0, c, 0, 0].item():g}); option A pads with zeros, so that "
+                     "they add nothing to the branch.")
             if close(got[:, :c], F.max_pool2d(x, stride, stride, ceil_mode=True)) or close(
                     got[:, :c], F.avg_pool2d(x, stride, stride, ceil_mode=True)):
                 fail(f"{call}: you pooled. Option A keeps one pixel of each {stride}x{stride} square, the "

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import flops, models
-from helpers.checks import CheckFailed, exercise_check, expect_tensor, fail, passed, refusing, substituting
+from helpers.checks import CheckFailed, close, exercise_check, expect_tensor, fail, passed, refusing, substituting
 from helpers.models import Bottleneck, count_parameters, make_shortcut
 
 # (in_channels, channels, stride): identity, projection at stride 1 (first block of ResNet-50),
@@ -175,6 +175,10 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
                 if torch.allclose(got, F.relu(branch), atol=1e-5) and not torch.allclose(got, expected):
                     fail(f"for {what}: the shortcut is missing; a residual block adds its input (or "
                          "block.downsample(input)) to the branch.")
+                no_norm = probe.conv3(F.relu(probe.conv2(F.relu(probe.conv1(x)))))
+                if torch.allclose(got, F.relu(no_norm + shortcut), atol=1e-4) and not torch.allclose(got, expected):
+                    fail(f"for {what}: the batch norms are missing; each convolution of the branch is followed by "
+                         "its own batch norm (bn1, bn2, bn3), before the ReLU.")
             expect_tensor(got, expected, f"bottleneck_forward for {what}, compared with helpers.models.Bottleneck",
                           rtol=1e-4, atol=1e-4)
             if training and not torch.allclose(theirs.bn1.running_mean, block.bn1.running_mean):
@@ -208,6 +212,17 @@ def check_grouped_conv2d(grouped_conv2d) -> None:
         # also where the learner imported it (from torch.nn.functional import conv2d) or called torch.conv2d
         with substituting({F: {"conv2d": ungrouped_only}, torch: {"conv2d": ungrouped_only}}, grouped_conv2d):
             got = grouped_conv2d(x, w, groups, stride, padding)
+        if isinstance(got, torch.Tensor) and not close(got, expected, atol=1e-4):
+            for s, p in sorted({(1, 0), (stride, 0), (1, padding)} - {(stride, padding)}):
+                if close(got, real_conv2d(x, w, stride=s, padding=p, groups=groups), atol=1e-4):
+                    missing = [name for name, used, given in (("stride", s, stride), ("padding", p, padding))
+                               if used != given]
+                    fail(f"for {what}: your output is what the convolution gives without the "
+                         f"{' and '.join(missing)}: pass stride={stride} and padding={padding} on to every "
+                         "group's convolution.")
+            if close(got, expected.unflatten(1, (groups, -1)).sum(1), atol=1e-4):
+                fail(f"for {what}: you added up the groups' outputs. Each group makes {ws[0] // groups} of the "
+                     f"{ws[0]} output channels: concatenate the groups' outputs along the channels.")
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and groups > 1:
             same_input = torch.cat([real_conv2d(x[:, : xs[1] // groups], wg, stride=stride, padding=padding)
                                     for wg in w.chunk(groups, 0)], 1)

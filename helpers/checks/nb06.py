@@ -43,10 +43,17 @@ def check_confusion_matrix(confusion_matrix) -> None:
     ]
     for what, labels, predictions, num_classes in cases:
         expected = _loop_confusion(labels.tolist(), predictions.tolist(), num_classes)
+        call = f"confusion_matrix for {what}"
         with refusing({evaluation: ["confusion_matrix"]}, confusion_matrix, exercise="confusion_matrix",
                       hint="Count the pairs with torch.bincount, index_put_ or a loop."):
-            got = confusion_matrix(labels.clone(), predictions.clone(), num_classes)
-        call = f"confusion_matrix for {what}"
+            try:
+                got = confusion_matrix(labels.clone(), predictions.clone(), num_classes)
+            except (RuntimeError, ValueError) as error:
+                if expected[-1, -1] == 0 and "size" in str(error):
+                    fail(f"{call}: your code raised {type(error).__name__}: {error}. Here the last cell (true="
+                         f"{num_classes - 1}, predicted={num_classes - 1}) is empty, so counts sized from the data "
+                         "come out short: size them from num_classes (bincount's minlength, or start from zeros).")
+                raise
         if not isinstance(got, torch.Tensor):
             fail(f"{call}: expected a torch.Tensor of shape {tuple(expected.shape)}, got {type(got).__name__}.")
         if tuple(got.shape) != tuple(expected.shape):
@@ -107,11 +114,35 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
             hint = " You took the k SMALLEST logits; the prediction is the largest (topk, or argsort descending)."
         elif math.isclose(got, 100 * expected, abs_tol=1e-4) and expected > 0:
             hint = " That is a percentage; return a fraction between 0 and 1."
+        elif k > 1 and math.isclose(got, (x.topk(k, 1).indices[:, -1] == y).float().mean().item(), abs_tol=1e-6):
+            hint = (f" You checked only the last of the {k} largest logits (topk's last column); an example is a "
+                    f"hit when its true class is any of the {k}.")
         elif k > 1 and math.isclose(got, (x.argmax(1) == y).float().mean().item(), abs_tol=1e-6):
             hint = f" That is the top-1 accuracy; with k={k} the true class may be any of the {k} highest logits."
         fail(f"top_k_accuracy for {what} returned {got:.6g}, but the true class is among the {k} largest logits "
              f"for a fraction {expected:.6g} of the examples.{hint}")
     passed("top_k_accuracy", f"equal to torch.topk in {len(cases)} cases, k = 1 to the number of classes")
+
+
+def _stem_formula(size: int, conv_padding: int = 3, pool_padding: int = 1) -> int:
+    """The output-size formula applied to the 7x7/2 convolution, then the 3x3/2 max-pool."""
+    after_conv = (size + 2 * conv_padding - 7) // 2 + 1
+    return (after_conv + 2 * pool_padding - 3) // 2 + 1
+
+
+# Common mistakes, as functions of the size, and what to say when an answer equals one at every size checked
+# (several agree at some sizes: 224 -> 55 is a forgotten padding of either layer).
+_STEM_MISTAKES = [
+    (lambda n: (n + 2 * 3 - 7) // 2 + 1,
+     "That is the size after the 7x7 convolution; the max-pool (3x3, stride 2, padding 1) halves it again."),
+    (lambda n: n // 4, "size // 4 is right only for sizes divisible by 4: apply the output-size formula "
+                       "floor((n + 2p - k) / s) + 1 twice, once per layer."),
+    (lambda n: _stem_formula(n, pool_padding=0), "The max-pool has padding 1 as well: floor((n + 2 * 1 - 3) / 2) + 1."),
+    (lambda n: _stem_formula(n, conv_padding=0), "The 7x7 convolution has padding 3: floor((n + 2 * 3 - 7) / 2) + 1."),
+    (lambda n: _stem_formula(n, conv_padding=0, pool_padding=0),
+     "You left out both paddings: the convolution pads by 3 and the max-pool by 1 (the 2p in "
+     "floor((n + 2p - k) / s) + 1)."),
+]
 
 
 def _stem_output(size: int) -> int:
@@ -125,25 +156,22 @@ def _stem_output(size: int) -> int:
 @exercise_check("stem_output_size")
 def check_stem_output_size(stem_output_size) -> None:
     sizes = [224, 32, 33, 31, 64, 7, 2, 1, 100, 225]
-    for size in sizes:
-        expected = _stem_output(size)
+
+    def answer(size: int):
         got = stem_output_size(size)
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if isinstance(got, float) and got.is_integer():
             fail(f"stem_output_size({size}) returned the float {got!r}; a size is a whole number of pixels "
                  "(use // for floor division).")
+        return got
+
+    for size in sizes:
+        expected = _stem_output(size)
+        got = answer(size)
         if got == expected:
             continue
-        after_conv = (size + 2 * 3 - 7) // 2 + 1
-        hint = ""
-        if got == after_conv:
-            hint = " That is the size after the 7x7 convolution; the max-pool (3x3, stride 2, padding 1) halves it again."
-        elif got == size // 4:
-            hint = (" size // 4 is right only for sizes divisible by 4: apply the output-size formula "
-                    "floor((n + 2p - k) / s) + 1 twice, once per layer.")
-        elif got == ((size + 2 * 3 - 7) // 2 + 1 - 3) // 2 + 1:
-            hint = " The max-pool has padding 1 as well: floor((n + 2 * 1 - 3) / 2) + 1."
+        hint = next((f" {say}" for mistake, say in _STEM_MISTAKES if all(answer(n) == mistake(n) for n in sizes)), "")
         fail(f"stem_output_size({size}) returned {got!r}, but the ImageNet stem of helpers.models turns a "
              f"{size}x{size} image into a {expected}x{expected} map.{hint}")
     passed("stem_output_size", f"equal to the real stem for {len(sizes)} sizes, odd ones and 1x1 included")
@@ -179,9 +207,17 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
         expected = _reference_lrs(total, peak, warmup)
         for step in sorted({0, 1, total // 2, total - 1, round(total * warmup), round(total * warmup) - 1,
                             round(total * warmup) + 1} & set(range(total))):
+            call = f"one_cycle_lr(step={step}, total_steps={total}, peak_lr={peak}, warmup={warmup})"
             with refusing({train: ["one_cycle", "make_optimizer"]}, one_cycle_lr, exercise="one_cycle_lr",
                           hint="Write the two linear pieces from the formula in the text."):
-                got = one_cycle_lr(step, total, peak, warmup)
+                try:
+                    got = one_cycle_lr(step, total, peak, warmup)
+                except ZeroDivisionError:
+                    if warmup == 0:
+                        fail(f"{call} divided by zero. With warmup=0 the warm-up lasts w = 0 steps, so no step "
+                             "belongs to it (and its formula, which divides by w, must not run): a step is in the "
+                             "warm-up only when step < w.")
+                    raise
             if isinstance(got, torch.Tensor) and got.numel() == 1:
                 got = got.item()
             want = expected[step]
@@ -195,6 +231,10 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
             elif isinstance(got, (int, float)) and step >= w and math.isclose(
                     got, peak * 0.5 * (1 + math.cos(math.pi * (step - w) / max(1, total - w))), abs_tol=1e-9):
                 hint = " That is a cosine decay; this schedule decays linearly to 0."
+            elif isinstance(got, (int, float)) and step >= w and math.isclose(
+                    got, _one_cycle(step + 1, total, peak, w), rel_tol=1e-6, abs_tol=1e-12):
+                hint = (f" That is the rate of step {step + 1}: your decay runs one step early. At step w = {w} the "
+                        "rate is still peak_lr, and it would reach 0 at step total_steps, one after the last.")
             elif step == 0 and warmup == 0:
                 hint = " With warmup=0 there is no warm-up: step 0 runs at the peak."
             elif int(total * warmup) != w and isinstance(got, (int, float)) and math.isclose(
@@ -205,6 +245,6 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
                 hint = f" This step is in the warm-up (the first round(total_steps * warmup) = {w} steps)."
             else:
                 hint = f" After the {w} warm-up steps the rate falls linearly: peak_lr * (total - step) / (total - {w})."
-            fail(f"one_cycle_lr(step={step}, total_steps={total}, peak_lr={peak}, warmup={warmup}) returned "
-                 f"{got!r}, but the optimiser that helpers.train builds uses {want:.6g} at that step.{hint}")
+            fail(f"{call} returned {got!r}, but the optimiser that helpers.train builds uses {want:.6g} at that "
+                 f"step.{hint}")
     passed("one_cycle_lr", f"equal to helpers.train's optimiser at the key steps of {len(cases)} schedules")

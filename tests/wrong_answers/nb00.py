@@ -9,13 +9,18 @@ WRONG = {
     "nb00_to_input": [
         ("x = torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float()  # forgot / 255\n"
          "return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)",
-         "compared with torchvision's ToTensor + Normalize: values differ from the reference"),
+         "not scaled to 0..1 before normalising"),
         ("return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255  # not normalised",
-         "compared with torchvision's ToTensor + Normalize: values differ from the reference"),
+         "scaled to 0..1 but not normalised"),
+        ("x = torch.from_numpy(np.asarray(image)).float().reshape(3, 32, 32) / 255  # reshape, not permute\n"
+         "return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)",
+         "reshape (or view) regroups the values"),
     ],
     "nb00_hflip": [
         ("return batch.flip(2)  # upside down", "turned the images upside down"),
-        ("return batch", "compared with torchvision's horizontal_flip: values differ from the reference"),
+        ("return batch", "returned the batch unchanged"),
+        ("return batch.flip(1)  # the width axis of an (H, W, C) image, but the channels here",
+         "reversed the colour channels"),
         ("import torchvision.transforms.v2.functional as TF\n"
          "return TF.horizontal_flip(batch)  # torchvision does it",
          "you called torchvision.transforms.v2.functional.horizontal_flip"),

@@ -6,7 +6,8 @@ WRONG = {
          "a fraction; a window either fits or it does not, so round down"),
         ("return (h + p - k) // s + 1  # padding on one side only", "padding is added on both sides"),
         ("return (h + 2 * p - k) // s  # forgets the first window", "the first window counts too"),
-        ("return -(-(h + 2 * p - k) // s) + 1  # rounds up", "; nn.Conv2d produces"),
+        ("return -(-(h + 2 * p - k) // s) + 1  # rounds up", "you rounded up"),
+        ("import math\nreturn math.ceil((h + 2 * p - k) / s) + 1  # rounds up, with math.ceil", "you rounded up"),
         ("return conv_output_size(h, k, s, p)  # the library function the notebook imports",
          "you called helpers.convolution.conv_output_size"),
         ("return F.conv2d(torch.zeros(1, 1, h, h), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1]  # measures",
@@ -29,7 +30,7 @@ WRONG = {
          "if bias is not None:\n"
          "    out = out + bias.view(1, -1, 1)\n"
          "return out.view(n, c_out, w_out, h_out).transpose(2, 3)  # rows and columns mixed up",
-         "compared with F.conv2d: values differ from the reference"),
+         "the output's rows and columns are mixed up"),
         ("n, _, h, w = x.shape\n"
          "c_out, _, kh, kw = weight.shape\n"
          "cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)\n"
@@ -37,7 +38,7 @@ WRONG = {
          "if bias is not None:\n"
          "    out = out + bias.view(1, -1, 1)\n"
          "return out.view(n, c_out, h + 2 * padding - kh + 1, w + 2 * padding - kw + 1)  # ignores the stride",
-         "your code raised RuntimeError: shape"),
+         "Did your reshape ignore the stride or the padding?"),
         ("return F.conv2d(x, weight, bias, stride=stride, padding=padding)  # not im2col",
          "you called torch.nn.functional.conv2d"),
         ("return conv2d_unfold(x, weight, bias, stride=stride, padding=padding)  # the library function",
@@ -63,7 +64,7 @@ WRONG = {
          "w_out = (w + 2 * padding - k) // stride + 1\n"
          "params = c_out * c_in * k * k + (c_out if bias else 0)\n"
          "return params, c_out * h_out * w_out * k * k  # forgets the input channels",
-         "multiply-adds, but torch's FlopCounterMode measures"),
+         "the input channels are missing"),
         ("from helpers.convolution import conv_cost as measure\n"
          "return measure(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias), (h, w))  # the library",
          "you called nn.Conv2d"),
@@ -80,11 +81,11 @@ WRONG = {
     "nb01_pointwise_conv": [
         ("n, c, h, w = x.shape\n"
          "return (x.reshape(n, h * w, c) @ weight.T).reshape(n, -1, h, w)  # reshape without moving the channels",
-         "compared with a 1x1 nn.Conv2d: values differ from the reference"),
+         "reshape (or view) regroups the numbers without moving them"),
         ("return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
-         "mat1 and mat2 shapes cannot be multiplied"),
+         "you applied weight transposed"),
         ("return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
-         "compared with a 1x1 nn.Conv2d: expected shape"),
+         "you summed over the output channels"),
         ("return conv2d_unfold(x, weight[:, :, None, None])  # the library function",
          "you called helpers.convolution.conv2d_unfold"),
     ],

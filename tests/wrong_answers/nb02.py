@@ -3,13 +3,13 @@
 WRONG = {
     "nb02_input_gradient": [
         ("return f(inputs)[:, 0]  # the output, not its derivative",
-         "input_gradient for f(x) = sin(x): values differ from the reference"),
+         "returned the outputs f(x) themselves, not their derivatives"),
         ("xs = inputs.detach().clone().requires_grad_(True)\n"
          "(g,) = torch.autograd.grad(f(xs).mean(), xs)  # mean divides every derivative by n\n"
          "return g[:, 0]",
-         "input_gradient for f(x) = sin(x): values differ from the reference"),
+         "you differentiated the mean of the outputs"),
         ("return ((f(inputs + 1e-2) - f(inputs)) / 1e-2)[:, 0]  # a coarse one-sided finite difference",
-         "input_gradient for f(x) = sin(x): values differ from the reference"),
+         "close to the derivative, but not exact"),
         ("inputs.requires_grad_(True)  # changes the caller's tensor\n"
          "(g,) = torch.autograd.grad(f(inputs).sum(), inputs)\n"
          "return g[:, 0]",
@@ -25,7 +25,10 @@ WRONG = {
          "not by the number of pairs at that lag"),
         ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
          "return np.array([d[:-k] @ d[k:] for k in range(max_lag + 1)]) / (d @ d)  # d[:-0] is empty",
-         "your code raised ValueError: matmul"),
+         "g[:-k] is g[:-0] = g[:0], which is empty"),
+        ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
+         "return np.array([np.sum(d[:-k] * d[k:]) for k in range(max_lag + 1)]) / np.sum(d * d)  # d[:-0] again",
+         "g[:-k] is g[:-0] = g[:0], which is empty"),
         ("d = np.asarray(g, dtype=np.float64) - np.mean(g)\n"
          "return np.array([d[: len(d) - k] @ d[k:] for k in range(max_lag + 1)])  # not normalised",
          "r(0) must be 1"),
@@ -59,23 +62,23 @@ WRONG = {
          "that is r(0), which is always 1"),
         ("model = calibrate_batch_norm(ShatterMLP(depth, residual=residual, batch_norm=batch_norm, seed=seeds[-1]), x)\n"
          "return lag1_correlation(gradient_over_grid(model, x))  # one seed only",
-         "; measured with the helpers:"),
+         "That is r(1) of one seed's net"),
         ("values = []\n"
          "for seed in seeds:\n"
          "    model = calibrate_batch_norm(ShatterMLP(depth, batch_norm=batch_norm, seed=seed), x)  # ignores residual\n"
          "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
          "return float(np.mean(values))",
-         "; measured with the helpers:"),
+         "That is the value of the plain nets"),
     ],
     "nb02_predicted_variance": [
         ("return var0 * (1 + beta) ** blocks  # forgets the square",
-         "Without normalisation each block multiplies the variance"),
+         "You multiplied by (1 + beta) per block"),
         ("return var0 * (1 + beta**2) ** blocks  # batch norm changes nothing?",
          "With batch norm, BN(h) has variance 1 whatever h is"),
         ("if batch_norm:\n"
          "    return var0 + blocks * beta  # beta, not beta squared\n"
          "return var0 * (1 + beta**2) ** blocks",
-         "With batch norm, BN(h) has variance 1 whatever h is"),
+         "Each block adds beta^2, not beta"),
         ("if batch_norm:\n"
          "    return var0 + blocks * beta**2\n"
          "return var0 * (1 + blocks * beta**2)  # additive without batch norm too",

@@ -6,7 +6,7 @@ WRONG = {
         ("out = F.relu(bn1(conv1(x)))\n"
          "out = bn2(conv2(out))\n"
          "return F.relu(out + (x if shortcut is None else shortcut(x)))",
-         "training mode: values differ from the reference"),
+         "that is the original post-activation block"),
         # a ReLU after the addition, as in the original block
         ("out = F.relu(bn1(x))\n"
          "identity = x if shortcut is None else shortcut(out)\n"
@@ -52,7 +52,7 @@ WRONG = {
         # keeps the second pixel of each pair
         ("x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
          "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
-         "values differ from the reference"),
+         "you kept a pixel of each 2x2 square other than the top-left one"),
         # delegates to the ready-made module
         ("shortcut = make_shortcut('A', x.shape[1], out_channels, stride)\n"
          "return x if shortcut is None else shortcut(x)",
@@ -61,7 +61,7 @@ WRONG = {
         ("x = x[:, :, ::stride, ::stride]\n"
          "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
          "return torch.cat([x, ones], dim=1)",
-         "values differ from the reference"),
+         "option A pads with zeros"),
     ],
     "nb03_shortcut_params": [
         # option B always projects, even where the identity fits

@@ -99,7 +99,7 @@ WRONG = {
          "out = block.conv3(out)\n"
          "shortcut = x if block.downsample is None else block.downsample(x)\n"
          "return F.relu(out + shortcut)  # skips the batch norms",
-         "compared with helpers.models.Bottleneck: values differ from the reference"),
+         "the batch norms are missing"),
         ("return block(x)  # calls the block itself", "called the block itself"),
     ],
     "nb05_grouped_conv2d": [
@@ -111,11 +111,14 @@ WRONG = {
          "every group saw the first group's input channels"),
         ("parts = [F.conv2d(xg, wg) for xg, wg in zip(x.chunk(groups, 1), weight.chunk(groups, 0))]\n"
          "return torch.cat(parts, 1)  # forgets stride and padding",
-         "compared with F.conv2d(..., groups=2): expected shape"),
+         "without the padding: pass stride=1 and padding=1"),
+        ("parts = [F.conv2d(xg, wg, padding=padding) for xg, wg in zip(x.chunk(groups, 1), weight.chunk(groups, 0))]\n"
+         "return torch.cat(parts, 1)  # forgets the stride",
+         "without the stride: pass stride=2"),
         ("parts = [F.conv2d(xg, wg, stride=stride, padding=padding)\n"
          "         for xg, wg in zip(x.chunk(groups, 1), weight.chunk(groups, 0))]\n"
          "return torch.stack(parts, 1).sum(1)  # sums the groups instead of concatenating",
-         "compared with F.conv2d(..., groups=2): expected shape"),
+         "you added up the groups' outputs"),
         ("return torch.conv2d(x, weight, None, stride, padding, 1, groups)  # torch.conv2d with groups",
          "passed groups=... to F.conv2d"),
         ("from torch.nn.functional import conv2d\n"

@@ -15,7 +15,7 @@ WRONG = {
          "sized from the largest label seen"),
         ("flat = torch.bincount(labels * num_classes + predictions)  # no minlength\n"
          "return flat.view(num_classes, num_classes)",
-         "is invalid for input of size"),
+         "counts sized from the data come out short"),
         ("counts = torch.zeros(num_classes, num_classes, dtype=torch.long)\n"
          "for t, p in zip(labels.tolist(), predictions.tolist()):\n"
          "    counts[t, p] = 1  # marks the pair instead of counting it\n"
@@ -34,7 +34,7 @@ WRONG = {
          "That is the number of hits"),
         ("top = logits.topk(k, dim=1).indices[:, -1]  # only the k-th best class\n"
          "return (top == labels).float().mean().item()",
-         "largest logits for a fraction"),
+         "You checked only the last of the 3 largest logits"),
         ("top = logits.topk(k, dim=1).indices\n"
          "return 100 * (top == labels[:, None]).any(dim=1).float().mean().item()  # a percentage",
          "That is a percentage"),
@@ -55,7 +55,10 @@ WRONG = {
         ("return size / 4  # a float", "returned the float"),
         ("after_conv = (size - 7) // 2 + 1  # forgets the padding\n"
          "return (after_conv - 3) // 2 + 1",
-         "but the ImageNet stem of helpers.models turns"),
+         "You left out both paddings"),
+        ("after_conv = (size - 7) // 2 + 1  # forgets the convolution's padding\n"
+         "return (after_conv + 2 * 1 - 3) // 2 + 1",
+         "The 7x7 convolution has padding 3"),
     ],
     "nb06_one_cycle_lr": [
         ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
@@ -77,12 +80,12 @@ WRONG = {
          "if step < w:\n"
          "    return peak_lr * (0.1 + 0.9 * step / w)\n"
          "return peak_lr * (total_steps - step - 1) / (total_steps - w)  # off by one: reaches 0 a step early",
-         "the rate falls linearly: peak_lr * (total - step)"),
+         "your decay runs one step early"),
         ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
          "if step <= w:  # the peak step counted as warm-up\n"
          "    return peak_lr * (0.1 + 0.9 * step / w)\n"
          "return peak_lr * (total_steps - step) / (total_steps - w)",
-         "your code raised ZeroDivisionError"),
+         "With warmup=0 the warm-up lasts w = 0 steps"),
         ("w = max(1, int(total_steps * warmup)) if warmup > 0 else 0  # truncates where the text says round\n"
          "if step < w:\n"
          "    return peak_lr * (0.1 + 0.9 * step / w)\n"
