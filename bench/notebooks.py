@@ -7,7 +7,7 @@ RESNET_QUICK=0. Outputs are discarded; notebooks/ is not changed. 06 must train 
 bench refuses to start while checkpoints/ holds a 06 checkpoint, and deletes the ones its run wrote.
 One JSON line.
 
-    python bench/notebooks.py [--mode default|quick|full] [00 03 ...]
+    python -m bench.notebooks [--mode default|quick|full] [00 03 ...]    # from the repository root
 """
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-
 from helpers.paths import PROJECT_ROOT, checkpoints_dir
 from helpers.runtime import device_name, pick_device
+from tools.execution import NotebookClient
 
 MODES = {"default": None, "quick": "1", "full": "0"}
 

@@ -18,6 +18,12 @@ c.CourseDirectory.course_id = "resnets"
 # training included, and the kernels inherit this environment.
 os.environ.setdefault("RESNET_QUICK", "1")
 
+# The explorers of notebooks 01, 02 and 04 show a still figure instead of widgets: nothing is graded in
+# them, and a cell that creates widgets can leave nbgrader's executor waiting until the cell timeout below
+# (a missed reply under load, jupyter/nbclient#312; measured by bench/stalls.py, explained in
+# tools/execution.py).
+os.environ.setdefault("RESNET_STATIC_EXPLORERS", "1")
+
 # Seconds per cell. The slowest quick-mode cells (03's four-net experiment, 06's two training runs)
 # take a few minutes on a 2-core CPU; nbgrader's default of 30 s would kill them. A solution that hangs
 # is interrupted after this long and scores zero for its exercise; the rest of the notebook is graded.

@@ -10,19 +10,28 @@ Each explorer is two functions:
   rewrites the line of numbers under it).
 
 Explorers: :func:`output_size_explorer` (notebook 01), :func:`shattered_gradients_explorer`
-(notebook 02). Add a new one as one more view + explorer pair built with :func:`build_explorer`.
+(notebook 02), :func:`variance_explorer` (notebook 04). Add a new one as one more view + explorer
+pair built with :func:`build_explorer`.
+
+With ``RESNET_STATIC_EXPLORERS=1`` an explorer creates no widget at all: it shows its first figure
+and its line of numbers as plain outputs. That is for runs without a front end, such as nbgrader's
+autograde (docs/nbgrader_config.py sets it): every widget sends comm messages as it is created, and
+under load nbclient-based runners can miss the reply of such a cell and sit idle until the cell's
+timeout (measured by bench/stalls.py; tools.execution explains it and fixes it for this project's own
+tools).
 """
 from __future__ import annotations
 
 import html
 import io
 import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import Image, display
+from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -62,6 +71,24 @@ def figure_png(fig: Figure, dpi: int = 90) -> bytes:
 def show_figure(fig: Figure) -> None:
     """Display a view's figure in the notebook as a PNG, whatever the matplotlib backend."""
     display(Image(data=figure_png(fig), format="png"))
+
+
+STATIC_ENV = "RESNET_STATIC_EXPLORERS"
+
+
+def static_explorers() -> bool:
+    """Whether explorers show a still picture instead of widgets (``RESNET_STATIC_EXPLORERS=1``)."""
+    value = os.environ.get(STATIC_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{STATIC_ENV} must be 0 or 1 (1: explorers without widgets), got {value!r}")
+    return value == "1"
+
+
+def show_still(view: View, summary: Callable[[dict[str, Any]], str], **values: Any) -> None:
+    """An explorer without widgets: ``view(**values)``'s figure and the summary line, as plain outputs."""
+    fig, numbers = view(**values)
+    show_figure(fig)
+    display(HTML(summary(numbers)))
 
 
 def build_explorer(
@@ -173,6 +200,15 @@ def output_size_view(h: int = 7, k: int = 3, s: int = 2, p: int = 1) -> tuple[Fi
 
 def output_size_explorer(h: int = 7, k: int = 3, s: int = 2, p: int = 1):
     """Sliders ``H``, ``K``, ``S``, ``P`` around :func:`output_size_view` (CSS class ``explorer-output-size``)."""
+    def summary(numbers: dict[str, Any]) -> str:
+        if numbers["output"] == 0:
+            return "<b>no output</b>: the window is larger than the padded input"
+        return (f"<b>output size {numbers['output']}</b> per side; padded input {numbers['padded']}; "
+                f"cells never read at the far edge: {numbers['unused']}")
+
+    if static_explorers():
+        return show_still(output_size_view, summary, h=h, k=k, s=s, p=p)
+
     def slider(description: str, value: int, low: int, high: int, tooltip: str):
         return widgets.IntSlider(value=value, min=low, max=high, step=1, description=description,
                                  continuous_update=False, tooltip=tooltip, layout=widgets.Layout(width="240px"))
@@ -183,13 +219,6 @@ def output_size_explorer(h: int = 7, k: int = 3, s: int = 2, p: int = 1):
         "s": slider("S", s, 1, 4, "stride"),
         "p": slider("P", p, 0, 3, "zero padding on each side"),
     }
-
-    def summary(numbers: dict[str, Any]) -> str:
-        if numbers["output"] == 0:
-            return "<b>no output</b>: the window is larger than the padded input"
-        return (f"<b>output size {numbers['output']}</b> per side; padded input {numbers['padded']}; "
-                f"cells never read at the far edge: {numbers['unused']}")
-
     return build_explorer("output-size", controls, output_size_view, summary,
                           caption="<b>H</b> input size, <b>K</b> kernel size, <b>S</b> stride, <b>P</b> padding")
 
@@ -264,6 +293,16 @@ def shattered_gradients_explorer(depth: int = 24, init_scale: float = 1.0, resid
                                  batch_norm: bool = True, *, beta: float = 1.0, seed: int = 0):
     """Sliders ``depth`` and ``init scale`` and toggles ``residual`` and ``batch norm`` around
     :func:`shattered_gradients_view` (CSS class ``explorer-shattered``)."""
+    def view(**values: Any) -> tuple[Figure, dict[str, Any]]:
+        return shattered_gradients_view(**values, beta=beta, seed=seed)
+
+    def summary(numbers: dict[str, Any]) -> str:
+        return (f"lag-1 correlation <b>{numbers['lag1']:.3f}</b> (1-layer net: {numbers['lag1_depth1']:.3f}) | "
+                f"gradient std {numbers['grad_std']:.3g} | "
+                f"std of the last hidden layer {numbers['activation_std']:.3g}")
+
+    if static_explorers():
+        return show_still(view, summary, depth=depth, init_scale=init_scale, residual=residual, batch_norm=batch_norm)
     layout = widgets.Layout(width="300px")
     controls = {
         "depth": widgets.IntSlider(value=depth, min=1, max=100, step=1, description="depth",
@@ -275,15 +314,6 @@ def shattered_gradients_explorer(depth: int = 24, init_scale: float = 1.0, resid
         "batch_norm": widgets.ToggleButton(value=batch_norm, description="batch norm",
                                            tooltip="batch norm before every ReLU"),
     }
-
-    def view(**values: Any) -> tuple[Figure, dict[str, Any]]:
-        return shattered_gradients_view(**values, beta=beta, seed=seed)
-
-    def summary(numbers: dict[str, Any]) -> str:
-        return (f"lag-1 correlation <b>{numbers['lag1']:.3f}</b> (1-layer net: {numbers['lag1_depth1']:.3f}) | "
-                f"gradient std {numbers['grad_std']:.3g} | "
-                f"std of the last hidden layer {numbers['activation_std']:.3g}")
-
     caption = ("Fully connected ReLU net, width 200, He init (times <b>init scale</b>), on 256 inputs in [-2, 2]. "
                f"<b>residual</b>: each block adds {'its output' if beta == 1 else f'beta = {beta} times its output'} "
                "to its input; <b>batch norm</b>: before every ReLU.")
@@ -363,6 +393,16 @@ def variance_explorer(depth: int = 30, gain: float = 1.0, branch_scale: float = 
     histograms of three blocks, redrawn on every change."""
 
     StackConfig(depth, gain, branch_scale, batch_size, residual, batch_norm, bn_position, seed=seed)  # checks
+
+    def view(**values):
+        return variance_view(**values, seed=seed)
+
+    def summary(numbers) -> str:
+        return f"<b>measured</b> ({html.escape(numbers['regime'])} regime): {html.escape(numbers['summary'])}"
+
+    if static_explorers():
+        return show_still(view, summary, depth=depth, gain=gain, branch_scale=branch_scale, batch_size=batch_size,
+                          residual=residual, batch_norm=batch_norm, bn_position=bn_position)
     layout = widgets.Layout(width="320px")
     style = {"description_width": "90px"}  # wide enough for "branch scale" without truncation
     controls = {
@@ -386,13 +426,6 @@ def variance_explorer(depth: int = 30, gain: float = 1.0, branch_scale: float = 
                                         value=bn_position, description="BN position",
                                         layout=widgets.Layout(width="260px")),
     }
-
-    def view(**values):
-        return variance_view(**values, seed=seed)
-
-    def summary(numbers) -> str:
-        return f"<b>measured</b> ({html.escape(numbers['regime'])} regime): {html.escape(numbers['summary'])}"
-
     caption = ("A stack of pre-activation blocks on a batch of random 16-channel 8x8 inputs: "
                "F(x) = conv(relu([BN] conv(relu([BN] x)))), used as x + <b>branch scale</b> &middot; F(x) "
                "(<b>residual</b>) or F(x) (plain); convolutions start He-normal times <b>init scale</b>. "

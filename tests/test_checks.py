@@ -92,3 +92,21 @@ def test_works_without_globals():
     with pytest.raises(CheckFailed, match="you called somewhere.f"), refusing({module: ["f"]}, len, exercise="x"):
         module.f()  # len, a builtin, has no __globals__ to patch
     assert module.f() == 1
+
+
+def test_the_residual_std_measurement_follows_the_algebra_for_any_number_of_convolutions(one_thread):
+    """04's exercise 4 predicts stacks with 1 to 4 convolutions per branch; its check prints measurements
+    next to the prediction. With batch norm the algebra is close; without it the prediction is the average
+    over weight draws, above a typical draw (notebook 04, section 3), but it still orders the depths right."""
+    import numpy as np
+
+    from helpers.checks.nb04 import expected_residual_std, measured_residual_std
+
+    def median(batch_norm, convs):
+        with torch.no_grad():
+            return float(np.median([measured_residual_std(10, 1.2, 0.5, batch_norm, convs, seed=s) for s in range(5)]))
+
+    for convs in (1, 3):
+        assert median(True, convs) == pytest.approx(expected_residual_std(10, 1.2, 0.5, True, convs), rel=0.1)
+        assert 0.3 < median(False, convs) / expected_residual_std(10, 1.2, 0.5, False, convs) < 1.3
+    assert median(False, 3) > 2 * median(False, 1)

@@ -32,6 +32,7 @@ import tests.wrong_answers
 from helpers.checks import CheckFailed
 from tests.conftest import REAL_CIFAR10_DIR
 from tools import student
+from tools.execution import NotebookClient
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -291,8 +292,6 @@ def test_student_edition_runs_up_to_the_first_exercise(path, tmp_path):
     The cells before the first exercise are the master's (asserted above), which nbval runs in full;
     executing them again for every notebook is slow, so by default two notebooks run here.
     """
-    from nbclient import NotebookClient
-
     if path.name[:2] not in _student_runs():
         pytest.skip("set RESNET_STUDENT_RUN=all (or a list like 00,04) to run this notebook's student edition")
     written = student.write_student_edition(NOTEBOOK_DIR, tmp_path / "student")

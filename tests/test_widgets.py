@@ -11,6 +11,7 @@ from helpers.widgets import (
     output_size_view,
     shattered_gradients_explorer,
     shattered_gradients_view,
+    variance_explorer,
 )
 
 matplotlib.use("Agg")
@@ -99,3 +100,21 @@ def test_shattered_explorer_controls_and_redraw():
 def test_build_explorer_rejects_bad_names():
     with pytest.raises(ValueError, match="name"):
         build_explorer("bad name!", {}, lambda: None, str)
+
+
+@pytest.mark.parametrize("explorer", [lambda: output_size_explorer(h=9), lambda: shattered_gradients_explorer(depth=4),
+                                      lambda: variance_explorer(depth=5)])
+def test_static_explorers_create_no_widget_and_show_the_first_state(explorer, monkeypatch, capsys):
+    from ipywidgets.widgets import widget
+
+    monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "1")
+    before = set(widget._instances)
+    assert explorer() is None
+    assert set(widget._instances) == before  # no widget, so no comm message
+    shown = capsys.readouterr().out  # outside a notebook, display() prints each output's text form
+    assert "Image" in shown and "HTML" in shown
+    monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "yes")
+    with pytest.raises(ValueError, match="RESNET_STATIC_EXPLORERS must be 0 or 1"):
+        explorer()
+    monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "0")
+    assert explorer() is not None

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import nbformat
 
+from tools.execution import NotebookClient
+
 _HEADER = re.compile(r"^# %%(?:\s*\[(?P<kind>\w+)\])?(?P<rest>.*)$")
 
 
@@ -103,8 +105,6 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
 
 def execute(nb: nbformat.NotebookNode, workdir: Path, quick: bool = True, timeout: int = 1800) -> None:
     """Run every cell in a fresh kernel in ``workdir``, keeping outputs and widget state."""
-    from nbclient import NotebookClient
-
     os.environ["RESNET_QUICK"] = "1" if quick else "0"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from helpers.paths import PROJECT_ROOT
+from tools.execution import NotebookClient
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -316,8 +318,6 @@ def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int
     that runs longer than ``timeout`` seconds is interrupted and fails its exercise; a kernel that
     dies is restarted (setup cells again) for the remaining exercises.
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     path = Path(path)
     submitted = nbformat.read(path, as_version=4)

@@ -8,13 +8,13 @@ sizes, a small eps and a large one) and compares it with ``torch.nn.functional.b
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers.checks import CheckFailed, close, exercise_check, expect_tensor, fail, passed, refusing
-from helpers.variance import measure_stack
 
 
 def _channel_dims(x: Tensor) -> tuple[int, ...]:
@@ -195,62 +195,95 @@ def check_batch_norm_eval(batch_norm_eval) -> None:
                               "image's output does not depend on its batch")
 
 
-def expected_residual_std(depth: int, gain: float, branch_scale: float, batch_norm: bool) -> float:
-    """The reference: the std of a unit-variance input after ``depth`` pre-activation residual blocks."""
+def expected_residual_std(depth: int, gain: float, branch_scale: float, batch_norm: bool, convs: int = 2) -> float:
+    """The reference: the std of a unit-variance input after ``depth`` pre-activation residual blocks whose
+    branch has ``convs`` convolutions (each after a relu, with batch norm before it if ``batch_norm``)."""
     if batch_norm:
         return math.sqrt(1 + depth * branch_scale**2 * gain**2)
-    return (1 + branch_scale**2 * gain**4) ** (depth / 2)
+    return (1 + branch_scale**2 * gain ** (2 * convs)) ** (depth / 2)
+
+
+def _hint(value: float, depth: int, gain: float, scale: float, batch_norm: bool, convs: int) -> str:
+    """The most likely cause of a wrong prediction, from the slips learners make ('' if none fits)."""
+    def near(other: float) -> bool:
+        return math.isclose(value, other, rel_tol=1e-6)
+
+    if near(expected_residual_std(depth, gain, scale, not batch_norm, convs)):
+        return (f"That is the answer for batch_norm={not batch_norm}: without normalisation the variance is "
+                "MULTIPLIED by the same factor in every block; with BN in the branch a fixed amount is ADDED per block.")
+    if near(expected_residual_std(depth, gain, scale, batch_norm, convs) ** 2):
+        return "You returned the variance; the question asks for the standard deviation (its square root)."
+    if not batch_norm and convs != 2 and near(expected_residual_std(depth, gain, scale, False, 2)):
+        return (f"That is the answer for a branch of two convolutions, but this one has convs={convs}: each "
+                "convolution after a relu multiplies the variance by gain**2, so the branch's variance is "
+                "gain**(2 * convs) times its input's.")
+    if not batch_norm and near((1 + scale**2 * gain**2) ** (depth / 2)):
+        return (f"The branch has convs={convs} convolutions, each multiplying the variance by gain**2, so an "
+                "unnormalised branch has variance gain**(2 * convs) times its input's.")
+    if batch_norm and convs != 1 and near(math.sqrt(1 + depth * scale**2 * gain ** (2 * convs))):
+        return ("With batch norm before every relu, each convolution's input is normalised again: only the LAST "
+                "convolution's gain reaches the branch's output, whatever the number of convolutions.")
+    if batch_norm and near(math.sqrt(1 + depth * scale**2)):
+        return ("Batch norm normalises what goes INTO the last convolution, but that convolution's weights still "
+                "carry the gain: the branch's output has variance gain**2 (times branch_scale**2).")
+    unsquared = math.sqrt(1 + depth * scale * gain**2) if batch_norm else (1 + scale * gain ** (2 * convs)) ** (depth / 2)
+    if near(unsquared):
+        return "The branch is multiplied by branch_scale, so its VARIANCE is multiplied by branch_scale**2."
+    return ""
 
 
 @exercise_check("predict_residual_std")
 def check_predict_residual_std(predict_residual_std) -> None:
-    cases = [(1, 1.0, 1.0), (10, 1.0, 1.0), (20, 1.0, 0.5), (8, 1.5, 0.3), (30, 0.7, 1.2), (5, 2.0, 0.0)]
+    cases = [(1, 1.0, 1.0, 2), (10, 1.0, 1.0, 2), (20, 1.0, 0.5, 2), (8, 1.5, 0.3, 2), (30, 0.7, 1.2, 2),
+             (5, 2.0, 0.0, 2), (12, 1.2, 0.5, 3), (6, 0.8, 1.0, 1), (9, 1.1, 0.7, 4)]
     for batch_norm in (False, True):
-        for depth, gain, scale in cases:
-            got = predict_residual_std(depth, gain, scale, batch_norm)
-            expected = expected_residual_std(depth, gain, scale, batch_norm)
+        for depth, gain, scale, convs in cases:
+            with refusing({sys.modules[__name__]: ["expected_residual_std", "measured_residual_std"]},
+                          predict_residual_std, exercise="predict_residual_std",
+                          hint="Derive the law of one block, then compound it over depth blocks."):
+                got = predict_residual_std(depth, gain, scale, batch_norm, convs)
+            expected = expected_residual_std(depth, gain, scale, batch_norm, convs)
             try:
                 value = float(got)
             except (TypeError, ValueError):
                 fail(f"predict_residual_std should return a number, got {got!r}.")
             if math.isclose(value, expected, rel_tol=1e-6):
                 continue
-            setting = (f"depth={depth}, gain={gain}, branch_scale={scale}, batch_norm={batch_norm}: expected "
-                       f"{expected:.4g}, got {value:.4g}")
-            other = expected_residual_std(depth, gain, scale, not batch_norm)
-            if math.isclose(value, other, rel_tol=1e-6):
-                fail(f"{setting}. That is the answer for batch_norm={not batch_norm}: without normalisation the "
-                     "variance is MULTIPLIED by the same factor in every block; with BN in the branch a fixed "
-                     "amount is ADDED per block.")
-            if math.isclose(value, expected**2, rel_tol=1e-6):
-                fail(f"{setting}. You returned the variance; the question asks for the standard deviation "
-                     "(its square root).")
-            if not batch_norm and math.isclose(value, (1 + scale**2 * gain**2) ** (depth / 2), rel_tol=1e-6):
-                fail(f"{setting}. The branch has TWO convolutions, each multiplying the variance by gain**2, so "
-                     "an unnormalised branch has variance gain**4 times its input's.")
-            if batch_norm and math.isclose(value, math.sqrt(1 + depth * scale**2), rel_tol=1e-6):
-                fail(f"{setting}. Batch norm normalises what goes INTO the last convolution, but that convolution's "
-                     "weights still carry the gain: the branch's output has variance gain**2 (times branch_scale**2).")
-            unsquared = (math.sqrt(1 + depth * scale * gain**2) if batch_norm
-                         else (1 + scale * gain**4) ** (depth / 2))
-            if math.isclose(value, unsquared, rel_tol=1e-6):
-                fail(f"{setting}. The branch is multiplied by branch_scale, so its VARIANCE is multiplied by "
-                     "branch_scale**2.")
-            fail(f"{setting}.")
-    passed("predict_residual_std", f"{2 * len(cases)} settings, with and without batch norm in the branch")
+            hint = _hint(value, depth, gain, scale, batch_norm, convs)
+            fail(f"depth={depth}, gain={gain}, branch_scale={scale}, batch_norm={batch_norm}, convs={convs}: expected "
+                 f"{expected:.4g}, got {value:.4g}." + (f" {hint}" if hint else ""))
+    passed("predict_residual_std", f"{2 * len(cases)} settings, with and without batch norm in the branch, "
+                                   "branches of 1 to 4 convolutions")
     _compare_with_measurement(predict_residual_std)
 
 
+def measured_residual_std(depth: int, gain: float, branch_scale: float, batch_norm: bool, convs: int,
+                          seed: int = 0, width: int = 16, size: int = 8, batch: int = 32) -> float:
+    """The std after ``depth`` blocks x + b F(x), measured on random inputs, relative to the input's: F is
+    ``convs`` times (batch norm in training mode if asked, relu, 3x3 convolution with He init times
+    ``gain``), with circular padding as in notebook 04's stack."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, width, size, size, generator=g)
+    input_std, weight_std = x.std().item(), gain * math.sqrt(2 / (width * 9))
+    for _ in range(depth):
+        h = x
+        for _ in range(convs):
+            h = torch.relu(F.batch_norm(h, None, None, training=True) if batch_norm else h)
+            weight = torch.randn(width, width, 3, 3, generator=g) * weight_std
+            h = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="circular"), weight)
+        x = x + branch_scale * h
+    return x.std().item() / input_std
+
+
 def _compare_with_measurement(predict_residual_std, depth: int = 30, seeds: int = 3) -> None:
-    """Print the learner's prediction next to the std measured on the stack of notebook 04."""
+    """Print the learner's prediction next to the std measured on such stacks."""
     print(f"Now measured: {depth} blocks of 16 channels, {seeds} random weight draws each")
     for batch_norm in (False, True):
-        for gain, scale in ((1.0, 1.0), (1.0, 0.3), (1.5, 0.5)):
-            runs = [measure_stack(depth=depth, gain=gain, branch_scale=scale, batch_norm=batch_norm, seed=s).std
-                    for s in range(seeds)]
-            measured = [std[-1] / std[0] for std in runs]  # relative to the input's std (about 1)
-            print(f"  batch norm {str(batch_norm):5}  gain {gain:3}  branch scale {scale:3}:  your prediction "
-                  f"{float(predict_residual_std(depth, gain, scale, batch_norm)):9.3g}   measured "
+        for gain, scale, convs in ((1.0, 1.0, 2), (1.5, 0.5, 2), (1.2, 0.5, 3)):
+            with torch.no_grad():
+                measured = [measured_residual_std(depth, gain, scale, batch_norm, convs, seed=s) for s in range(seeds)]
+            print(f"  batch norm {str(batch_norm):5}  gain {gain:3}  branch scale {scale:3}  convs {convs}:  your "
+                  f"prediction {float(predict_residual_std(depth, gain, scale, batch_norm, convs)):9.3g}   measured "
                   f"{min(measured):9.3g} .. {max(measured):.3g}")
 
 

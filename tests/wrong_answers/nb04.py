@@ -99,28 +99,42 @@ WRONG = {
         # the two regimes swapped
         ("if not batch_norm:\n"
          "    return math.sqrt(1 + depth * branch_scale**2 * gain**2)\n"
-         "return (1 + branch_scale**2 * gain**4) ** (depth / 2)",
+         "return (1 + branch_scale**2 * gain**(2 * convs)) ** (depth / 2)",
          "That is the answer for batch_norm=True"),
         # the variance instead of the std
         ("if batch_norm:\n"
          "    return 1 + depth * branch_scale**2 * gain**2\n"
-         "return (1 + branch_scale**2 * gain**4) ** depth",
+         "return (1 + branch_scale**2 * gain**(2 * convs)) ** depth",
          "You returned the variance"),
-        # one convolution's gain only (gain**2 instead of gain**4)
+        # one convolution's gain only (gain**2 instead of gain**(2 * convs))
         ("if batch_norm:\n"
          "    return math.sqrt(1 + depth * branch_scale**2 * gain**2)\n"
          "return (1 + branch_scale**2 * gain**2) ** (depth / 2)",
-         "The branch has TWO convolutions"),
+         "each multiplying the variance by gain**2"),
         # the branch scale not squared
         ("if batch_norm:\n"
          "    return math.sqrt(1 + depth * branch_scale * gain**2)\n"
-         "return (1 + branch_scale * gain**4) ** (depth / 2)",
+         "return (1 + branch_scale * gain**(2 * convs)) ** (depth / 2)",
          "its VARIANCE is multiplied by branch_scale**2"),
         # with batch norm, forgets that the gain still scales the last convolution
         ("if batch_norm:\n"
          "    return math.sqrt(1 + depth * branch_scale**2)\n"
-         "return (1 + branch_scale**2 * gain**4) ** (depth / 2)",
+         "return (1 + branch_scale**2 * gain**(2 * convs)) ** (depth / 2)",
          "that convolution's weights still carry the gain"),
+        # section 3's two-convolution law copied, whatever convs is
+        ("if batch_norm:\n"
+         "    return math.sqrt(1 + depth * branch_scale**2 * gain**2)\n"
+         "return (1 + branch_scale**2 * gain**4) ** (depth / 2)",
+         "That is the answer for a branch of two convolutions"),
+        # with batch norm, every convolution's gain compounded
+        ("if batch_norm:\n"
+         "    return math.sqrt(1 + depth * branch_scale**2 * gain**(2 * convs))\n"
+         "return (1 + branch_scale**2 * gain**(2 * convs)) ** (depth / 2)",
+         "only the LAST convolution's gain reaches"),
+        # the check's own reference
+        ("from helpers.checks.nb04 import expected_residual_std\n"
+         "return expected_residual_std(depth, gain, branch_scale, batch_norm, convs)",
+         "you called helpers.checks.nb04.expected_residual_std"),
     ],
     "nb04_fold_batch_norm": [
         # forgets eps
