@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -131,8 +132,10 @@ def check_pointwise_conv(pointwise_conv) -> None:
     for what, xs, ws in cases:
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
         expected = F.conv2d(x, w[:, :, None, None])
-        with refusing({**_BUILTIN_CONV, convolution: ["conv2d_unfold", "conv2d_loops"]}, pointwise_conv,
-                      exercise="pointwise_conv", hint="Write it as a matrix product over the channels."):
+        # torch.einsum too: the lesson's cell computes exactly this with einsum, so copying it is no answer
+        with refusing({F: ["conv2d"], torch: ["conv2d", "einsum"], convolution: ["conv2d_unfold", "conv2d_loops"]},
+                      pointwise_conv, exercise="pointwise_conv",
+                      hint="Write it as a matrix product over the channels, with `@` (or torch.matmul)."):
             got = pointwise_conv(x, w)
         if not close(got, expected):
             n, c, h, width = xs
@@ -150,3 +153,108 @@ def check_pointwise_conv(pointwise_conv) -> None:
                      f"{tuple(expected.shape)}.")
         expect_tensor(got, expected, f"pointwise_conv for {what}, compared with a 1x1 nn.Conv2d", rtol=1e-4, atol=1e-5)
     passed("pointwise_conv", f"equal to a 1x1 convolution in {len(cases)} cases")
+
+
+def _measured_receptive_field(layers: list[tuple[int, int]]) -> int:
+    """The side of the input window that one output unit of the stack depends on, measured with autograd.
+
+    Every layer is a k x k convolution with stride s, weights of ones and no padding (a pooling layer
+    reads the same window; a max-pool would pass gradient to its maximum only). With positive weights
+    every input pixel that reaches the unit gets a positive gradient (a count of paths), the others 0.
+    """
+    size = 1  # the smallest power of 2 the stack produces an output on (no padding: windows stay inside)
+    while True:
+        out = size
+        for k, s in layers:
+            out = (out - k) // s + 1 if out >= k else 0
+        if out >= 1:
+            break
+        size *= 2
+    x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s in layers:
+        y = F.conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s)
+    centre = y.shape[-1] // 2
+    (grad,) = torch.autograd.grad(y[0, 0, centre, centre], x)
+    rows = grad[0, 0].abs().sum(1).nonzero().flatten()  # the input rows the unit depends on
+    return int(rows[-1] - rows[0]) + 1
+
+
+def _rf_ignoring_strides(layers):
+    return 1 + sum(k - 1 for k, _ in layers)
+
+
+def _rf_sum_of_kernels(layers):
+    return sum(k for k, _ in layers)
+
+
+def _rf_own_stride(layers):
+    r = jump = 1
+    for k, s in layers:
+        jump *= s  # updated before the add: the layer's own stride counts too
+        r += (k - 1) * jump
+    return r
+
+
+def _rf_product_of_kernels(layers):
+    return math.prod(k for k, _ in layers)
+
+
+def _rf_first_to_last(layers):
+    r = 1
+    for k, s in layers:  # the inverted output-size formula, but from the first layer to the last
+        r = (r - 1) * s + k
+    return r
+
+
+_RF_MISTAKES = [  # (what the mistake computes, why it is wrong)
+    (_rf_ignoring_strides,
+     "you ignored the strides (1 + the sum of k - 1). After a layer with stride s, neighbouring units of its "
+     "output are s pixels apart in its input, so a later window of k units spans more input pixels than k."),
+    (_rf_sum_of_kernels,
+     "you added k for every layer (the sum of the kernel sizes). One unit sees 1 pixel to start with, and a "
+     "k-wide window widens that by k - 1 units (a 1x1 layer widens nothing)."),
+    (_rf_own_stride,
+     "you multiplied a layer's k - 1 by its own stride as well. A layer's stride spaces its outputs; the units "
+     "its window reads are spaced by the strides of the layers before it (1 pixel for the first layer)."),
+    (_rf_product_of_kernels,
+     "you multiplied the kernel sizes. The windows of neighbouring units overlap, so a receptive field grows "
+     "by adding, not by multiplying."),
+    (_rf_first_to_last,
+     "you inverted the output-size formula (size_in = (size_out - 1) * s + k) but applied it from the first "
+     "layer to the last. That inversion walks from an output back to its input: start from the last layer."),
+]
+
+
+@exercise_check("receptive_field")
+def check_receptive_field(receptive_field) -> None:
+    g = torch.Generator().manual_seed(5)
+    random_stack = [(int(torch.randint(1, 6, (), generator=g)), int(torch.randint(1, 4, (), generator=g)))
+                    for _ in range(5)]
+    stem_and_stage = [(7, 2), (3, 2)] + [(3, 1)] * 6  # ResNet-34: 7x7/2 conv, 3x3/2 max-pool, six 3x3 convs
+    cases = [  # (what, layers)
+        ("one 5x5 layer", [(5, 1)]),
+        ("one 3x3 layer with stride 2", [(3, 2)]),
+        ("two 3x3 layers, stride 1", [(3, 1), (3, 1)]),
+        ("three 3x3 layers, stride 1", [(3, 1)] * 3),
+        ("two 3x3 layers with stride 2", [(3, 2), (3, 2)]),
+        ("a 3x3 layer with stride 2, then one with stride 1", [(3, 2), (3, 1)]),
+        ("three 2x2 poolings with stride 2", [(2, 2)] * 3),
+        ("one 1x1 layer", [(1, 1)]),
+        ("a 1x1 layer with stride 2 between two 3x3 layers", [(3, 1), (1, 2), (3, 1)]),
+        ("ResNet-34's stem and first stage", stem_and_stage),
+        ("a random stack", random_stack),
+    ]
+    expected = [_measured_receptive_field(layers) for _, layers in cases]
+    got = [receptive_field(list(layers)) for _, layers in cases]
+    for (what, layers), value, measured in zip(cases, got, expected):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != measured:
+            # the mistake that explains every answer, else the first that explains this one
+            causes = ([why for mistake, why in _RF_MISTAKES if all(mistake(ls) == v for (_, ls), v in zip(cases, got))]
+                      or [why for mistake, why in _RF_MISTAKES if mistake(layers) == value])
+            fail(f"receptive_field({layers}) ({what}) returned {value!r}; measured with autograd, one output unit "
+                 f"depends on a {measured} x {measured} window of the input." + (f" It looks like {causes[0]}"
+                                                                                  if causes else ""))
+    stem = dict(zip((what for what, _ in cases), expected))["ResNet-34's stem and first stage"]
+    passed("receptive_field", f"equal to the autograd measurement on {len(cases)} stacks; one unit after ResNet-34's "
+                              f"stem and first stage sees {stem} x {stem} input pixels")

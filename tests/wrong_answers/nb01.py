@@ -84,9 +84,31 @@ WRONG = {
          "reshape (or view) regroups the numbers without moving them"),
         ("return (x.permute(0, 2, 3, 1) @ weight).permute(0, 3, 1, 2)  # weight not transposed",
          "you applied weight transposed"),
-        ("return torch.einsum(\"oc,nchw->nohw\", weight, x).sum(1, keepdim=True)  # one output channel",
+        ("return (x.permute(0, 2, 3, 1) @ weight.T).sum(-1, keepdim=True).permute(0, 3, 1, 2)  # one output channel",
          "you summed over the output channels"),
         ("return conv2d_unfold(x, weight[:, :, None, None])  # the library function",
          "you called helpers.convolution.conv2d_unfold"),
+        ("return torch.einsum(\"oc,nchw->nohw\", weight, x)  # cell-020's einsum, names adapted",
+         "you called torch.einsum"),
+    ],
+    "nb01_receptive_field": [
+        ("return 1 + sum(k - 1 for k, s in layers)  # ignores the strides", "you ignored the strides"),
+        ("return sum(k for k, s in layers)  # adds k, not k - 1", "you added k for every layer"),
+        ("size, jump = 1, 1\n"
+         "for k, s in layers:\n"
+         "    jump *= s  # updated before the add\n"
+         "    size += (k - 1) * jump\n"
+         "return size",
+         "you multiplied a layer's k - 1 by its own stride as well"),
+        ("size = 1\n"
+         "for k, s in layers:\n"
+         "    size *= k  # multiplies the kernel sizes\n"
+         "return size",
+         "you multiplied the kernel sizes"),
+        ("size = 1\n"
+         "for k, s in layers:  # inverts the output-size formula, first layer first\n"
+         "    size = (size - 1) * s + k\n"
+         "return size",
+         "applied it from the first layer to the last"),
     ],
 }
