@@ -3,14 +3,20 @@
 Each check runs the learner's function on several cases, including the edge cases that real
 predictions produce (a class that is never predicted, a class with no examples, one example,
 repeated (true, predicted) pairs, k equal to the number of classes, odd image sizes, the first and
-last step of a schedule), and compares it with a reference: counting in a plain loop, ``torch.topk``,
-the ImageNet stem of ``helpers.models`` run on a real tensor, and the optimiser and scheduler that
-``helpers.train`` builds, stepped as ``fit`` steps them. Common mistakes get named.
+last step of a schedule, a resume after the last epoch), and compares it with a reference: counting
+in a plain loop, ``torch.topk``, the ImageNet stem of ``helpers.models`` run on a real tensor, the
+optimiser and scheduler that ``helpers.train`` builds, stepped as ``fit`` steps them, and a tiny run
+trained without interruption. Common mistakes get named; a resume's by rerunning the interrupted
+run with resumes that each forget a known piece of the checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import tempfile
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -248,3 +254,148 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
             fail(f"{call} returned {got!r}, but the optimiser that helpers.train builds uses {want:.6g} at that "
                  f"step.{hint}")
     passed("one_cycle_lr", f"equal to helpers.train's optimiser at the key steps of {len(cases)} schedules")
+
+
+# --------------------------------------------------------------------------- Exercise 5: resume
+
+# The tiny run of Exercise 5, as the notebook writes it: 24 points, 4 shuffled mini-batches of 6 per epoch,
+# SGD with momentum and the one-cycle schedule of helpers.train stepped after every batch, a save after
+# every epoch. The shuffling draws from torch's global generator, so the random-number state matters.
+_TINY_POINTS, _TINY_BATCH = 24, 6
+_TINY_PIECES = {  # what a resume may forget, and what that does to the run after it
+    "model": "the weights were not loaded (model.load_state_dict(state[\"model\"])): training continued from the "
+             "fresh model's random initialisation",
+    "optimizer": "the optimiser state was not restored (optimizer.load_state_dict(state[\"optimizer\"])): momentum "
+                 "restarted from zero, and the first step used the fresh optimiser's learning rate",
+    "schedule": "the schedule was not restored (schedule.load_state_dict(state[\"schedule\"])): the learning-rate "
+                "schedule started over from its first step",
+    "rng": "the random-number state was not restored (torch.set_rng_state(state[\"rng\"])): the epochs after "
+           "resuming shuffled the mini-batches in another order than the straight run",
+}
+
+
+def save(path, model: nn.Module, optimizer: torch.optim.Optimizer, schedule, epoch: int) -> None:
+    """The checkpoint of Exercise 5: everything the run needs to continue; ``epoch`` is the last finished
+    epoch, counted from 0."""
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "epoch": epoch, "rng": torch.get_rng_state()}, path)
+
+
+def _tiny_data(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(_TINY_POINTS, 4, generator=g), torch.randint(0, 3, (_TINY_POINTS,), generator=g)
+
+
+def _tiny_setup(epochs: int):
+    """A fresh model, optimiser and schedule (the model's initialisation draws from torch's global generator)."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    steps = epochs * _TINY_POINTS // _TINY_BATCH
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, train.one_cycle(steps, 0.25))
+    return model, optimizer, schedule
+
+
+def _tiny_epochs(objects, first: int, last: int, path, data) -> torch.Tensor:
+    """Train epochs first, ..., last - 1, saving after each; return the model's weights, flattened."""
+    model, optimizer, schedule = objects
+    x, y = data
+    for epoch in range(first, last):
+        for batch in torch.randperm(_TINY_POINTS).split(_TINY_BATCH):
+            loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        save(path, model, optimizer, schedule, epoch)
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def _forgetting(skip: frozenset):
+    """A resume that restores everything save wrote except the pieces in ``skip``."""
+    def resume(path, model, optimizer, schedule):
+        state = torch.load(path)
+        if "model" not in skip:
+            model.load_state_dict(state["model"])
+        if "optimizer" not in skip:
+            optimizer.load_state_dict(state["optimizer"])
+        if "schedule" not in skip:
+            schedule.load_state_dict(state["schedule"])
+        if "rng" not in skip:
+            torch.set_rng_state(state["rng"])
+        return state["epoch"] + 1
+
+    return resume
+
+
+def _tiny_resumed(resume, epochs: int, stop: int, seed: int, path, guard=None):
+    """``stop`` epochs, a new session (another seed, fresh objects), ``resume``, then the remaining epochs.
+    Returns the final weights (None when resume returned no epoch number) and what resume returned."""
+    data = _tiny_data(seed)
+    torch.manual_seed(seed)
+    _tiny_epochs(_tiny_setup(epochs), 0, stop, path, data)
+    torch.manual_seed(seed + 1000)  # the new session: other random numbers, fresh objects
+    objects = _tiny_setup(epochs)
+    with guard or contextlib.nullcontext():
+        start = resume(path, *objects)
+    if isinstance(start, torch.Tensor) and start.numel() == 1 and not start.dtype.is_floating_point:
+        start = start.item()
+    if not isinstance(start, int) or isinstance(start, bool):
+        return None, start
+    return _tiny_epochs(objects, start, epochs, path, data), start
+
+
+def _what_was_forgotten(got: torch.Tensor, epochs: int, stop: int, seed: int, path) -> str:
+    """Which pieces a resume that ends with the weights ``got`` forgot: the fewest whose omission gives them."""
+    for size in range(1, len(_TINY_PIECES) + 1):
+        for skip in itertools.combinations(_TINY_PIECES, size):
+            weights, _ = _tiny_resumed(_forgetting(frozenset(skip)), epochs, stop, seed, path)
+            if torch.allclose(got, weights, rtol=0, atol=1e-6):
+                return (" Your run ends with exactly the weights of a resume that forgets this: "
+                        + "; and ".join(_TINY_PIECES[piece] for piece in skip) + ".")
+    return (" None of the usual omissions explains it: restore each piece save wrote (model, optimizer, schedule, "
+            "rng) and do nothing else (no extra schedule.step(), no new random draws).")
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Tiny matrices: one thread is ~20x faster than a pool that waits for a busy core (measured on 2 cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@exercise_check("resume")
+def check_resume(resume) -> None:
+    cases = [(3, 2, 0), (4, 1, 1), (3, 3, 2)]  # epochs, epochs before the interruption, seed
+    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as directory, _one_thread():
+        path = Path(directory) / "tiny.pt"
+        for epochs, stop, seed in cases:
+            what = (f"{stop} epochs, save, a new session (fresh model, optimizer and schedule), your resume, then "
+                    f"the rest of a {epochs}-epoch run")
+            torch.manual_seed(seed)
+            expected = _tiny_epochs(_tiny_setup(epochs), 0, epochs, path, _tiny_data(seed))
+            guard = refusing({train: ["resume_from", "fit"]}, resume, exercise="resume",
+                             hint="Load the file with torch.load and restore each piece yourself.")
+            got, start = _tiny_resumed(resume, epochs, stop, seed, path, guard)
+            if got is None:
+                if start is None:
+                    fail(f"resume returned None after {what}; it must return the epoch to continue from: save "
+                         "stored the last finished epoch (counted from 0), so return state[\"epoch\"] + 1.")
+                fail(f"resume returned {start!r}; it must return the epoch to continue from, a whole number "
+                     f"(here {stop}).")
+            if start == stop - 1:
+                fail(f"resume returned {start}, the epoch stored in the checkpoint. save stores the last FINISHED "
+                     f"epoch (counted from 0), so the loop `for epoch in range({start}, {epochs})` would train "
+                     f"epoch {start} a second time: return state[\"epoch\"] + 1.")
+            if start != stop:
+                fail(f"resume returned {start}, but after {stop} finished epochs the run continues from epoch "
+                     f"{stop} (counted from 0): save stores the last finished epoch, return state[\"epoch\"] + 1.")
+            if not torch.allclose(got, expected, rtol=0, atol=1e-6):
+                fail(f"After {what}, the weights differ from {epochs} epochs trained straight (largest difference "
+                     f"{(got - expected).abs().max().item():.3g}); a correct resume makes them equal."
+                     + _what_was_forgotten(got, epochs, stop, seed, path))
+    passed("resume", f"{len(cases)} interrupted runs end with the weights of the uninterrupted ones, "
+                     "a resume after the last epoch included")

@@ -95,4 +95,52 @@ WRONG = {
          "return peak_lr * one_cycle(total_steps, warmup)(step)  # the helper the loop uses",
          "you called helpers.train.one_cycle"),
     ],
+    "nb06_resume": [
+        ("state = torch.load(path)  # buggy_resume, copied from the exercise\n"
+         "model.load_state_dict(state[\"model\"])\n"
+         "schedule.load_state_dict(state[\"schedule\"])\n"
+         "torch.set_rng_state(state[\"rng\"])\n"
+         "return state[\"epoch\"] + 1",
+         "momentum restarted from zero"),
+        ("state = torch.load(path)\n"
+         "model.load_state_dict(state[\"model\"])\n"
+         "optimizer.load_state_dict(state[\"optimizer\"])  # the schedule is left at its first step\n"
+         "torch.set_rng_state(state[\"rng\"])\n"
+         "return state[\"epoch\"] + 1",
+         "schedule started over from its first step"),
+        ("state = torch.load(path)\n"
+         "model.load_state_dict(state[\"model\"])\n"
+         "optimizer.load_state_dict(state[\"optimizer\"])\n"
+         "schedule.load_state_dict(state[\"schedule\"])  # the random-number state is not restored\n"
+         "return state[\"epoch\"] + 1",
+         "the random-number state was not restored"),
+        ("state = torch.load(path)\n"
+         "model.load_state_dict(state[\"model\"])\n"
+         "optimizer.load_state_dict(state[\"optimizer\"])\n"
+         "schedule.load_state_dict(state[\"schedule\"])\n"
+         "torch.set_rng_state(state[\"rng\"])\n"
+         "return state[\"epoch\"]  # the last finished epoch, not the next one",
+         "a second time"),
+        ("state = torch.load(path)\n"
+         "model.load_state_dict(state[\"model\"])  # neither the optimiser nor the schedule\n"
+         "torch.set_rng_state(state[\"rng\"])\n"
+         "return state[\"epoch\"] + 1",
+         "momentum restarted from zero, and the first step used the fresh optimiser's learning rate; and the "
+         "schedule was not restored"),
+        ("state = torch.load(path)\n"
+         "optimizer.load_state_dict(state[\"optimizer\"])  # the weights are not loaded\n"
+         "schedule.load_state_dict(state[\"schedule\"])\n"
+         "torch.set_rng_state(state[\"rng\"])\n"
+         "return state[\"epoch\"] + 1",
+         "the weights were not loaded"),
+        ("state = torch.load(path)\n"
+         "model.load_state_dict(state[\"model\"])\n"
+         "optimizer.load_state_dict(state[\"optimizer\"])\n"
+         "schedule.load_state_dict(state[\"schedule\"])\n"
+         "torch.set_rng_state(state[\"rng\"])  # restores everything, but returns nothing",
+         "resume returned None"),
+        ("from helpers.train import resume_from\n"
+         "return resume_from(path, model, optimizer, schedule, None, 4)[1]  # the helper fit uses",
+         "you called helpers.train.resume_from"),
+    ],
 }
