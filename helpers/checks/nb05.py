@@ -6,10 +6,15 @@ its forward pass) on several configurations, including stride 2, projection shor
 ResNeXt groups and eval mode, and compares with the learner's answer. Where a wrong answer has a
 common cause (batch-norm parameters forgotten, the shortcut forgotten, FLOPs instead of
 multiply-adds, the ReLU before the addition ...) the message names it.
+
+Exercise 5's pre-activation bottleneck (He et al., 2016b) is :class:`PreActBottleneck`, defined here;
+its check compares with a reference written with ``F.batch_norm`` and ``F.conv2d``.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from unittest import mock
 
 import torch
@@ -119,7 +124,7 @@ def check_bottleneck_macs(bottleneck_macs) -> None:
     passed("bottleneck_macs", f"equal to FlopCounterMode on {len(cases)} blocks (stride 2, projection, odd sizes)")
 
 
-def _randomise_batch_norm(block: Bottleneck, g: torch.Generator) -> None:
+def _randomise_batch_norm(block: nn.Module, g: torch.Generator) -> None:
     """Running statistics and affine parameters away from 0/1, so that eval mode is really tested."""
     for m in block.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -131,6 +136,24 @@ def _randomise_batch_norm(block: Bottleneck, g: torch.Generator) -> None:
 
 def _not_the_block(*args, **kwargs):
     raise AssertionError("bottleneck_forward called the block itself")
+
+
+@contextlib.contextmanager
+def _call_log(block: nn.Module) -> Iterator[list[str]]:
+    """The names of the block's layers (``conv1``, ``bn1`` ...), in the order the learner's code calls them."""
+    log: list[str] = []
+    handles = [module.register_forward_pre_hook(lambda module, args, name=name: log.append(name))
+               for name, module in block.named_children()]
+    try:
+        yield log
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _follows(log: list[str], first: str, second: str) -> bool:
+    """Whether ``second`` was called right after ``first`` somewhere in ``log``."""
+    return any(a == first and b == second for a, b in zip(log, log[1:]))
 
 
 @exercise_check("bottleneck_forward")
@@ -152,18 +175,25 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
             theirs, probe = copy.deepcopy(block), copy.deepcopy(block)
             x = torch.randn(3, cin, size, size, generator=g)
             expected = block(x.clone())
-            with mock.patch.object(Bottleneck, "forward", _not_the_block):
+            no_conv3 = (f"for {what}: your branch stops after conv2 and bn2, as the basic block's does. The "
+                        "bottleneck has a third convolution: block.conv3 (1x1, expanding to 4 x channels) and "
+                        "block.bn3 come after the second ReLU, before the addition.")
+            with mock.patch.object(Bottleneck, "forward", _not_the_block), _call_log(theirs) as log:
                 try:
                     got = bottleneck_forward(theirs, x.clone())
                 except AssertionError:
                     fail("bottleneck_forward called the block itself (block(x) or block.forward(x)); write the "
                          "forward pass from its layers: conv1, bn1, conv2, bn2, conv3, bn3 and downsample.")
                 except RuntimeError as error:
+                    if "conv2" in log and "conv3" not in log and "size" in str(error):
+                        fail(no_conv3 + f" (Adding the shortcut failed: {error}.)")
                     if theirs.downsample is not None and "size" in str(error):
                         fail(f"for {what}: adding the shortcut failed ({error}). The input and the output have "
                              "different shapes here: pass the input through block.downsample first "
                              "(when it is not None).")
                     raise
+            if "conv2" in log and "conv3" not in log and not close(got, expected, atol=1e-4):
+                fail(no_conv3)
             if isinstance(got, torch.Tensor) and got.shape == expected.shape:
                 shortcut = x if probe.downsample is None else probe.downsample(x)
                 branch = probe.bn3(probe.conv3(F.relu(probe.bn2(probe.conv2(F.relu(probe.bn1(probe.conv1(x))))))))
@@ -192,6 +222,7 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
 def check_grouped_conv2d(grouped_conv2d) -> None:
     g = torch.Generator().manual_seed(7)
     cases = [  # what, x shape, weight shape, groups, stride, padding
+        ("4 groups, 8 -> 12 channels, 3x3, padding 1 (the notebook's example)", (2, 8, 6, 6), (12, 2, 3, 3), 4, 1, 1),
         ("2 groups, 4 -> 6 channels, 3x3, padding 1", (2, 4, 6, 6), (6, 2, 3, 3), 2, 1, 1),
         ("4 groups, 8 -> 8 channels, stride 2, padding 1, odd 7x9 input", (1, 8, 7, 9), (8, 2, 3, 3), 4, 2, 1),
         ("1 group (an ordinary convolution)", (2, 3, 5, 5), (4, 3, 3, 3), 1, 1, 0),
@@ -199,14 +230,22 @@ def check_grouped_conv2d(grouped_conv2d) -> None:
         ("32 groups of 4 channels (ResNeXt's 32x4d), 1x1 output map", (1, 128, 3, 3), (128, 4, 3, 3), 32, 2, 0),
     ]
     real_conv2d = F.conv2d
+    case = {"channels": 0, "groups": 1}  # the input channels and groups of the case being run
 
     def ungrouped_only(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if groups != 1:
             raise CheckFailed("grouped_conv2d passed groups=... to F.conv2d; the point is to build it from ordinary "
                               "convolutions, one per group, and concatenate the results.")
+        if case["groups"] > 1 and x.shape[1] == case["channels"]:
+            raise CheckFailed(f"grouped_conv2d ran one convolution over all {case['channels']} input channels (a "
+                              "block-diagonal weight, as the notebook built one?). This exercise "
+                              "asks for the other construction: one ordinary convolution per group, on that "
+                              f"group's {case['channels'] // case['groups']} input channels, and the "
+                              f"{case['groups']} results concatenated along the channels.")
         return real_conv2d(x, weight, bias, stride, padding, dilation, 1)
 
     for what, xs, ws, groups, stride, padding in cases:
+        case.update(channels=xs[1], groups=groups)
         x, w = torch.randn(*xs, generator=g), torch.randn(*ws, generator=g)
         expected = real_conv2d(x, w, stride=stride, padding=padding, groups=groups)
         # also where the learner imported it (from torch.nn.functional import conv2d) or called torch.conv2d
@@ -232,3 +271,149 @@ def check_grouped_conv2d(grouped_conv2d) -> None:
         expect_tensor(got, expected, f"grouped_conv2d for {what}, compared with F.conv2d(..., groups={groups})",
                       rtol=1e-4, atol=1e-4)
     passed("grouped_conv2d", f"equal to F.conv2d with groups in {len(cases)} cases (stride 2, depthwise, 32 groups)")
+
+
+class PreActBottleneck(nn.Module):
+    """The pre-activation bottleneck of He et al. (2016b), "Identity Mappings in Deep Residual Networks".
+
+    Batch norm and ReLU come before each convolution; the sum is returned without a ReLU. ``bn1``
+    normalises the block's input (``in_channels``), ``bn2`` and ``bn3`` the inner ``channels``.
+    ``downsample`` is None (identity shortcut) or a strided 1x1 convolution without batch norm, which
+    gets the pre-activated input ``relu(bn1(x))``, as in the paper's reference code. The layers are
+    defined in the order the forward pass uses them.
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        out = channels * self.expansion
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(channels)
+        self.conv3 = nn.Conv2d(channels, out, 1, bias=False)
+        self.downsample = None
+        if stride != 1 or in_channels != out:
+            self.downsample = nn.Conv2d(in_channels, out, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = F.relu(self.bn1(x))
+        shortcut = x if self.downsample is None else self.downsample(pre)
+        out = self.conv1(pre)
+        out = self.conv2(F.relu(self.bn2(out)))
+        out = self.conv3(F.relu(self.bn3(out)))
+        return out + shortcut
+
+
+def _preact_reference(block: PreActBottleneck, x: torch.Tensor, training: bool) -> torch.Tensor:
+    """The pre-activation bottleneck with torch.nn.functional and the block's tensors (its modules unused)."""
+
+    def bn(layer: nn.BatchNorm2d, t: torch.Tensor) -> torch.Tensor:  # running statistics left as they are
+        return F.batch_norm(t, layer.running_mean.clone(), layer.running_var.clone(), layer.weight, layer.bias,
+                            training, layer.momentum, layer.eps)
+
+    pre = F.relu(bn(block.bn1, x))
+    out = F.conv2d(pre, block.conv1.weight)
+    out = F.conv2d(F.relu(bn(block.bn2, out)), block.conv2.weight, stride=block.conv2.stride, padding=1)
+    out = F.conv2d(F.relu(bn(block.bn3, out)), block.conv3.weight)
+    if block.downsample is None:
+        return out + x
+    return out + F.conv2d(pre, block.downsample.weight, stride=block.downsample.stride)
+
+
+def _preact_variant(block: PreActBottleneck, x: torch.Tensor, *, skip: str = "", raw_projection: bool = False,
+                    preact_identity: bool = False) -> torch.Tensor:
+    """A typical mistake's output: batch norm ``skip`` left out, the projection fed the raw x, or the
+    identity shortcut fed relu(bn1(x))."""
+
+    def bn(name: str, t: torch.Tensor) -> torch.Tensor:
+        return t if name == skip else getattr(block, name)(t)
+
+    pre = F.relu(bn("bn1", x))
+    out = block.conv3(F.relu(bn("bn3", block.conv2(F.relu(bn("bn2", block.conv1(pre)))))))
+    if block.downsample is None:
+        return out + (pre if preact_identity else x)
+    return out + block.downsample(x if raw_projection else pre)
+
+
+@exercise_check("preact_bottleneck_forward")
+def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
+    g = torch.Generator().manual_seed(11)
+    cases = [  # what, (in_channels, channels, stride), input size, training mode?
+        ("an identity shortcut (64 -> 64 channels, stride 1), eval mode", (64, 16, 1), 6, False),
+        ("a projection at stride 1 (16 -> 64 channels), eval mode", (16, 16, 1), 6, False),
+        ("a projection at stride 2 (64 -> 128 channels) on an odd 7x7 input, eval mode", (64, 32, 2), 7, False),
+        ("a projection at stride 2 (32 -> 32 channels, in_channels == 4 x channels), training mode", (32, 8, 2), 6,
+         True),
+        ("an identity shortcut (32 -> 32 channels, stride 1), training mode", (32, 8, 1), 5, True),
+        ("a projection at stride 1 (24 -> 64 channels), training mode", (24, 16, 1), 5, True),
+    ]
+    with torch.no_grad():
+        for what, (cin, c, stride), size, training in cases:
+            with torch.random.fork_rng():  # the same convolution weights every time, the learner's RNG untouched
+                torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g)))
+                block = PreActBottleneck(cin, c, stride)
+            _randomise_batch_norm(block, g)
+            block.train(training)
+            theirs, probe, own = copy.deepcopy(block), copy.deepcopy(block), copy.deepcopy(block)
+            x = torch.randn(3, cin, size, size, generator=g) * 1.5 + 0.3
+            expected = _preact_reference(block, x, training)
+            own(x)  # the block's own forward pass: the running statistics it leaves (training mode)
+            x_given = x.clone()
+            post_order = (f"for {what}: that is the post-activation order of Exercise 3 (convolution, then batch "
+                          "norm). In the pre-activation block batch norm and ReLU come *before* each convolution: "
+                          f"bn1 normalises the block's input ({cin} channels), relu, conv1, then bn2, relu, conv2, "
+                          "then bn3, relu, conv3, and the sum is returned without a ReLU.")
+            bn3_last = (f"for {what}: you applied bn3 after conv3. bn3 normalises conv2's output ({c} channels) "
+                        "before the last ReLU and conv3; nothing follows conv3 but the addition.")
+            with refusing({PreActBottleneck: ["forward"]}, preact_bottleneck_forward,
+                          exercise="preact_bottleneck_forward",
+                          hint="Write the forward pass from the block's layers, bn1, conv1, bn2, conv2, bn3, conv3 "
+                               "and downsample, instead of calling block(x)."), _call_log(theirs) as log:
+                try:
+                    got = preact_bottleneck_forward(theirs, x_given)
+                except RuntimeError as error:
+                    if _follows(log, "conv1", "bn1") or _follows(log, "conv2", "bn2"):
+                        fail(post_order + f" (Your code raised: {error}.)")
+                    if _follows(log, "conv3", "bn3"):
+                        fail(bn3_last + f" (Your code raised: {error}.)")
+                    raise
+            if not torch.equal(x_given, x):
+                fail(f"for {what}: preact_bottleneck_forward changed its input x in place (an in-place ReLU on "
+                     "x?); the identity shortcut needs x unchanged, so compute new tensors.")
+            if isinstance(got, torch.Tensor) and got.shape == expected.shape and not close(got, expected, atol=1e-4):
+                if close(got, F.relu(expected), atol=1e-4):
+                    fail(f"for {what}: your output is relu(...) of the right one. The pre-activation block has no "
+                         "ReLU after the addition: it returns the sum, so that the shortcuts form a clean path "
+                         "from block to block (the next block's bn1 and ReLU come first).")
+                if probe.downsample is not None and close(got, _preact_variant(probe, x, raw_projection=True),
+                                                          atol=1e-4):
+                    fail(f"for {what}: the projection shortcut got the raw input x. In this block it gets the "
+                         "pre-activated input relu(bn1(x)), the same tensor that goes into conv1.")
+                if probe.downsample is None and close(got, _preact_variant(probe, x, preact_identity=True),
+                                                      atol=1e-4):
+                    fail(f"for {what}: the identity shortcut adds relu(bn1(x)); it must add x itself, unchanged. "
+                         "Only the projection (when downsample is not None) sees the pre-activated input.")
+                for name in ("bn1", "bn2", "bn3"):
+                    if close(got, _preact_variant(probe, x, skip=name), atol=1e-4):
+                        fail(f"for {what}: block.{name} is missing. Each convolution of the branch is preceded by "
+                             "its own batch norm and a ReLU.")
+                if _follows(log, "conv1", "bn1") or _follows(log, "conv2", "bn2"):
+                    fail(post_order)
+                if _follows(log, "conv3", "bn3"):
+                    fail(bn3_last)
+            expect_tensor(got, expected, f"preact_bottleneck_forward for {what}, compared with the reference",
+                          rtol=1e-4, atol=1e-4)
+            for name in ("bn1", "bn2", "bn3"):
+                mine, reference = getattr(theirs, name), getattr(own, name)
+                if not (torch.allclose(mine.running_mean, reference.running_mean)
+                        and torch.allclose(mine.running_var, reference.running_var)):
+                    times = log.count(name)
+                    fail(f"for {what}: block.{name}'s running statistics differ from those one forward pass "
+                         f"leaves" + (f": it ran {times} times in one call, as if it had seen {times} batches" if
+                                      times != 1 else "") + ". Call each batch norm once and reuse its output "
+                         "(relu(bn1(x)) feeds both conv1 and the projection).")
+    passed("preact_bottleneck_forward", f"equal to the reference in {len(cases)} cases (identity and projection "
+                                        "shortcuts, stride 1 and 2, training and eval mode)")

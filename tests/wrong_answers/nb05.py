@@ -101,6 +101,11 @@ WRONG = {
          "return F.relu(out + shortcut)  # skips the batch norms",
          "the batch norms are missing"),
         ("return block(x)  # calls the block itself", "called the block itself"),
+        ("out = F.relu(block.bn1(block.conv1(x)))\n"
+         "out = block.bn2(block.conv2(out))\n"
+         "return F.relu(out + (x if block.downsample is None else block.downsample(x)))"
+         "  # MyBasicBlock.forward, copied",
+         "your branch stops after conv2 and bn2"),
     ],
     "nb05_grouped_conv2d": [
         ("return F.conv2d(x, weight, stride=stride, padding=padding, groups=groups)  # the built-in",
@@ -124,5 +129,59 @@ WRONG = {
         ("from torch.nn.functional import conv2d\n"
          "return conv2d(x, weight, stride=stride, padding=padding, groups=groups)  # imported under its own name",
          "passed groups=... to F.conv2d"),
+        ("c_out, c_in = weight.shape[0], x.shape[1]\n"
+         "dense = weight.new_zeros(c_out, c_in, *weight.shape[2:])\n"
+         "for o in range(c_out):\n"
+         "    group = o // (c_out // groups)\n"
+         "    dense[o, group * (c_in // groups):(group + 1) * (c_in // groups)] = weight[o]\n"
+         "return F.conv2d(x, dense, stride=stride, padding=padding)  # the notebook's block-diagonal weight",
+         "ran one convolution over all 8 input channels"),
+        ("dense = torch.zeros(12, 8, 3, 3)\n"
+         "for o in range(12):\n"
+         "    group = o // (12 // groups)\n"
+         "    dense[o, 2 * group:2 * group + 2] = weight[o]\n"
+         "return F.conv2d(x, dense, padding=1)  # the notebook's cell, copied verbatim",
+         "ran one convolution over all 8 input channels"),
+    ],
+    "nb05_preact_bottleneck_forward": [
+        ("out = F.relu(block.bn1(block.conv1(x)))\n"
+         "out = F.relu(block.bn2(block.conv2(out)))\n"
+         "out = block.bn3(block.conv3(out))\n"
+         "shortcut = x if block.downsample is None else block.downsample(x)\n"
+         "return F.relu(out + shortcut)  # Exercise 3's post-activation forward, copied",
+         "post-activation order of Exercise 3"),
+        ("pre = F.relu(block.bn1(x))\n"
+         "shortcut = x if block.downsample is None else block.downsample(pre)\n"
+         "out = block.conv3(F.relu(block.bn3(block.conv2(F.relu(block.bn2(block.conv1(pre)))))))\n"
+         "return F.relu(out + shortcut)  # a ReLU after the addition",
+         "no ReLU after the addition"),
+        ("pre = F.relu(block.bn1(x))\n"
+         "shortcut = x if block.downsample is None else block.downsample(x)  # the raw input\n"
+         "out = block.conv3(F.relu(block.bn3(block.conv2(F.relu(block.bn2(block.conv1(pre)))))))\n"
+         "return out + shortcut",
+         "the projection shortcut got the raw input x"),
+        ("x = F.relu(block.bn1(x))  # overwrites the input the identity shortcut needs\n"
+         "shortcut = x if block.downsample is None else block.downsample(x)\n"
+         "out = block.conv3(F.relu(block.bn3(block.conv2(F.relu(block.bn2(block.conv1(x)))))))\n"
+         "return out + shortcut",
+         "the identity shortcut adds relu(bn1(x))"),
+        ("pre = F.relu(block.bn1(x))\n"
+         "shortcut = x if block.downsample is None else block.downsample(pre)\n"
+         "out = block.conv3(F.relu(block.bn3(block.conv2(F.relu(block.conv1(pre))))))  # no bn2\n"
+         "return out + shortcut",
+         "block.bn2 is missing"),
+        ("pre = F.relu(block.bn1(x))\n"
+         "shortcut = x if block.downsample is None else block.downsample(pre)\n"
+         "out = block.conv2(F.relu(block.bn2(block.conv1(pre))))\n"
+         "out = block.bn3(block.conv3(F.relu(out)))  # bn3 after conv3\n"
+         "return out + shortcut",
+         "you applied bn3 after conv3"),
+        ("out = block.conv1(F.relu(block.bn1(x)))\n"
+         "out = block.conv2(F.relu(block.bn2(out)))\n"
+         "out = block.conv3(F.relu(block.bn3(out)))\n"
+         "shortcut = x if block.downsample is None else block.downsample(F.relu(block.bn1(x)))  # bn1 again\n"
+         "return out + shortcut",
+         "it ran 2 times in one call"),
+        ("return block(x)  # the block's own forward pass", "you called PreActBottleneck.forward"),
     ],
 }
