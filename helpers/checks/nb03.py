@@ -1,10 +1,10 @@
 """Checks for the exercises of 03_residual_blocks.
 
-Each check runs the learner's code on real ``nn`` modules and ``helpers.models`` blocks (random
-batch-norm parameters and running statistics, train and eval mode, stride 1 and 2, odd sizes,
-option A and B shortcuts) and compares with a reference written here or with ``helpers.models``.
-Where a wrong answer has a common cause (the post-activation order, a ReLU after the addition,
-zeros on the wrong side, a dead branch...) the message names it.
+Each check runs the learner's code on real ``nn`` modules, ``helpers.models`` blocks and whole CIFAR
+ResNets (random batch-norm parameters and running statistics, train and eval mode, stride 1 and 2,
+odd sizes, option A and B shortcuts) and compares with a reference written here or with
+``helpers.models``. Where a wrong answer has a common cause (the post-activation order, a ReLU after
+the addition, zeros on the wrong side, a forgotten beta or stem...) the message names it.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers import models
-from helpers.checks import close, exercise_check, expect_equal, expect_tensor, fail, passed, refusing
-from helpers.models import BasicBlock, PadShortcut, count_parameters, make_shortcut
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.models import PadShortcut, count_parameters, make_shortcut
 
 
 def _random_bn(bn: nn.BatchNorm2d, g: torch.Generator) -> nn.BatchNorm2d:
@@ -199,49 +199,162 @@ def check_shortcut_params(shortcut_params) -> None:
 
 # --------------------------------------------------------------------------- exercise 4
 
-@exercise_check("make_identity")
-def check_make_identity(make_identity) -> None:
-    g = torch.Generator().manual_seed(5)
-    changed_total = 0
-    for channels, size in ((8, 6), (4, 5), (16, 3)):
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
-        block = BasicBlock(channels, channels)
-        for bn in (block.bn1, block.bn2):
-            _random_bn(bn, g)
-        before = {k: v.clone() for k, v in block.state_dict().items()}
-        result = make_identity(block)
-        if isinstance(result, nn.Module) and result is not block:
-            fail("make_identity returned a new module; change the parameters of the block you were given, in place.")
-        changed_total += sum(int((before[k] != v).sum()) for k, v in block.state_dict().items()
-                             if k in before and v.dtype.is_floating_point)
-        what = f"a BasicBlock({channels}, {channels}) with random batch-norm parameters and running statistics"
-        for training in (True, False):
-            block.train(training)
-            x = torch.relu(torch.randn(4, channels, size, size, generator=g))
+def _random_net(depth: int, width: int, classes: int, g: torch.Generator) -> nn.Module:
+    """A CIFAR ResNet whose every parameter and running statistic is random: no zero bias or unit
+    variance left at its default, so a forgotten step shows."""
+    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))  # the convolutions' random init
+    net = models.cifar_resnet(depth, num_classes=classes, width=width)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                _random_bn(m, g)
+        net.fc.weight.copy_(torch.randn(net.fc.weight.shape, generator=g) * 0.2)
+        net.fc.bias.copy_(torch.randn(classes, generator=g))
+    return net
+
+
+def _floats(module: nn.Module) -> dict[str, Tensor]:
+    return {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
+
+
+def _differing(source: nn.Module, target: nn.Module) -> list[str] | None:
+    """The float entries of the two state dicts that differ (None: not even the same keys and shapes)."""
+    a, b = _floats(source), _floats(target)
+    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
+        return None
+    return [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def _copy_problem(what: str, source: nn.Module, target: nn.Module) -> str | None:
+    """Why ``target`` is not a copy of ``source``, or None if it is."""
+    differing = _differing(source, target)
+    if differing == []:
+        return None
+    if differing and all(k.rsplit(".", 1)[-1] in ("running_mean", "running_var") for k in differing):
+        return (f"{what}: the batch norms' running statistics (running_mean, running_var) were not copied. "
+                "They are buffers, not parameters (.parameters() does not list them), and in eval mode batch "
+                "norm normalises with them. Copy the state_dict, which holds both.")
+    differing = differing or ["its shapes"]
+    return f"{what} was not copied from shallow ({', '.join(differing)} {'differs' if len(differing) == 1 else 'differ'})."
+
+
+def _is_identity(block: nn.Module, g: torch.Generator) -> bool:
+    """Whether a stride-1 block passes a non-negative input through unchanged in eval mode."""
+    x = torch.relu(torch.randn(2, block.conv1.in_channels, 6, 6, generator=g))
+    with torch.no_grad():
+        return close(block.eval()(x), x)
+
+
+def _blocks_problem(shallow: nn.Module, deep: nn.Module, g: torch.Generator) -> str | None:
+    """What is wrong with deep's blocks, stage by stage, or None if nothing recognisable."""
+    for s, (small, big) in enumerate(zip(shallow.stages(), deep.stages(), strict=True), 1):
+        stage = f"layer{s}"
+        where = [[k for k, target in enumerate(big) if _differing(block, target) == []] for block in small]
+        for j, found in enumerate(where):
+            if found:
+                continue
+            problem = _copy_problem(f"shallow.{stage}[{j}] is in no block of deep.{stage}; deep.{stage}[{j}]",
+                                    small[j], big[j]) if j < len(big) else None
+            if problem and "running statistics" in problem:
+                return problem
+            hint = (f" It is the block that changes shape (stride 2, {small[j].conv1.in_channels} -> "
+                    f"{small[j].conv1.out_channels} channels): only deep.{stage}[0] has its shapes."
+                    if j == 0 and s > 1 else "")
+            return f"shallow.{stage}[{j}] was copied into no block of deep.{stage}.{hint}"
+        positions = [found[0] for found in where]
+        if positions != sorted(positions):
+            return (f"shallow's blocks of {stage} are in deep.{stage} at positions {positions}: out of order. "
+                    "Keep them in shallow's order.")
+        for k, block in enumerate(big):
+            if k in positions or _is_identity(block, g):
+                continue
+            name = f"deep.{stage}[{k}]"
+            gamma, beta = block.bn2.weight.detach(), block.bn2.bias.detach()
+            if gamma.abs().max() == 0 and beta.abs().max() > 0:
+                return (f"{name}, an extra block, is not the identity: its last batch norm's gamma is zero but "
+                        "its beta is not, so bn2 outputs beta, and that bias still adds to every pixel before the "
+                        "relu. Zero beta too.")
+            return (f"{name}, an extra block, is not the identity. Its branch must output zero whatever its "
+                    "input and running statistics (section 2 shows how); then relu(0 + x) = x.")
+    return None
+
+
+@exercise_check("embed")
+def check_embed(embed) -> None:
+    g = torch.Generator().manual_seed(6)
+    # (shallow depth, deep depth, width, classes): n = 3 -> 5 and 3 -> 9 blocks per stage, and n = 1 (only
+    # the stage's first block is copied), narrower and with fewer classes
+    cases = [(20, 32, 16, 10), (20, 56, 16, 10), (8, 20, 8, 5)]
+    for shallow_depth, deep_depth, width, classes in cases:
+        shallow = _random_net(shallow_depth, width, classes, g)
+        deep = _random_net(deep_depth, width, classes, g)
+        what = f"embed(shallow=ResNet-{shallow_depth}, deep=ResNet-{deep_depth}" + (
+            f", width {width}, {classes} classes)" if width != 16 else ")")
+        shallow_before = {k: v.clone() for k, v in shallow.state_dict().items()}
+        deep_before = {k: v.clone() for k, v in deep.state_dict().items()}
+        deep_tensors = dict(deep.state_dict(keep_vars=True))
+        shallow_tensors = list(shallow.state_dict(keep_vars=True).values())
+        try:
+            result = embed(shallow, deep)
+        except RuntimeError as error:
+            message = " ".join(str(error).split())[:300]
+            if "size" in message:
+                fail(f"{what} raised RuntimeError: {message} A shape does not fit. The first block of layer2 and "
+                     "of layer3 changes shape (stride 2, twice the channels), so only deep's first block of that "
+                     "stage has those shapes: shallow's block i of a stage goes into deep's block i of the same "
+                     "stage, and the extra blocks come after them.")
+            if "Missing key" in message:
+                fail(f"{what} raised RuntimeError: {message} shallow's state_dict has no entries for deep's "
+                     "extra blocks: copy what shallow has, part by part, and make the extra blocks the identity.")
+            raise
+        shallow_now = shallow.state_dict()
+        changed = [k for k in shallow_now.keys() | shallow_before.keys()
+                   if k not in shallow_now or k not in shallow_before or not torch.equal(shallow_now[k],
+                                                                                        shallow_before[k])]
+        if changed:
+            fail(f"{what} changed shallow ({sorted(changed)[0]}" + (f" and {len(changed) - 1} more" if len(changed) > 1
+                                                                     else "") +
+                 "). Copy from shallow into deep; shallow must stay as it was.")
+        deep_now = deep.state_dict()
+        unchanged = deep_now.keys() == deep_before.keys() and all(torch.equal(deep_now[k], deep_before[k])
+                                                                  for k in deep_now)
+        if isinstance(result, nn.Module) and result is not deep:
+            fail(f"{what} returned a new model" + ("; deep itself is unchanged" if unchanged else "") +
+                 ". Change deep in place: the caller keeps using the net it passed in.")
+        if unchanged:
+            fail(f"{what} left deep unchanged. (Assigning `deep = ...` inside the function only makes the local "
+                 "name point to another object; change the values of the net you were given.)")
+        tensors = dict(deep.state_dict(keep_vars=True))
+        if tensors.keys() != deep_tensors.keys():
+            fail(f"{what} changed deep's structure (its state_dict now has other entries). Change values only.")
+        for k, tensor in tensors.items():
+            if tensor is not deep_tensors[k]:
+                shared = any(tensor is t for t in shallow_tensors)
+                fail(f"{what} replaced deep's {k} by another tensor (or its module by another module)"
+                     + ("; deep now shares it with shallow, so training one would change the other" if shared
+                        else "")
+                     + ". Copy values into deep's own tensors (load_state_dict, or copy_ / zero_ under "
+                       "torch.no_grad()), which are what an optimiser of deep holds.")
+        for k, tensor in deep_now.items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                fail(f"{what} left NaN or infinite values in deep's {k}: deep must stay a valid network.")
+        shallow.eval(), deep.eval()
+        for shape in ((4, 3, 32, 32), (2, 3, 13, 13)):
+            x = torch.randn(*shape, generator=g)
             with torch.no_grad():
-                got = block(x.clone())
-            if not close(got, x):
-                detail = ""
-                if not training:
-                    detail = (" In eval mode batch norm uses the running statistics: a zero input to bn2 comes out "
-                              "as beta - gamma * running_mean / sqrt(running_var + eps), not as zero.")
-                elif block.bn2.weight.abs().max() == 0 and block.bn2.bias.abs().max() > 0:
-                    detail = (" With gamma = 0, bn2 outputs beta everywhere: the branch adds a constant per "
-                              "channel.")
-                elif not block.residual:
-                    detail = " The block was made plain (residual=False): without the shortcut it cannot pass x on."
-                fail(f"on {what}, in {'training' if training else 'eval'} mode, block(x) differs from x by up to "
-                     f"{(got.detach() - x).abs().max().item() if isinstance(got, Tensor) else float('nan'):.3g}."
-                     + detail)
-        block.train()
-        block.zero_grad(set_to_none=True)
-        x = torch.relu(torch.randn(4, channels, size, size, generator=g)).requires_grad_()
-        block(x).square().sum().backward()
-        grad = block.bn2.weight.grad
-        if grad is None or grad.abs().max() == 0:
-            fail(f"on {what}: the block is the identity, but its branch is dead: after a backward pass the last "
-                 "batch norm's gamma gets no gradient, so training can never turn the branch back on. Leave the "
-                 "convolutions and bn1 alone, so that bn2 still sees a varying input.")
-    expect_equal(changed_total > 0, True, "whether make_identity changed any parameter")
-    passed("make_identity", f"identity in training and eval mode on 3 blocks, branch still trainable; you changed "
-                            f"{changed_total} numbers in {3} blocks")
+                expected, got = shallow(x), deep(x)
+            scale = expected.abs().max().item()
+            if close(got, expected, rtol=1e-4, atol=1e-5 * max(1.0, scale)):
+                continue
+            problem = (_copy_problem("deep's stem convolution conv1", shallow.conv1, deep.conv1)
+                       or _copy_problem("deep's stem batch norm bn1", shallow.bn1, deep.bn1)
+                       or _copy_problem("deep's classifier fc", shallow.fc, deep.fc)
+                       or _blocks_problem(shallow, deep, g)
+                       or "The stem, the classifier and shallow's blocks are all in deep, and the extra blocks "
+                          "are the identity: what else did your code change?")
+            if problem.startswith("deep's stem") and "running statistics" not in problem:
+                problem += " Every input goes through the stem first, so deep needs shallow's stem as well as its blocks."
+            fail(f"{what}: in eval mode deep(x) differs from shallow(x) on inputs of shape {shape}, by up to "
+                 f"{(got - expected).abs().max().item():.3g} (the outputs are up to {scale:.3g}). {problem}")
+    passed("embed", "in eval mode, ResNet-32 and ResNet-56 compute exactly what ResNet-20 does, and ResNet-20 what "
+                    "ResNet-8 does, with every parameter and running statistic random; shallow unchanged")

@@ -97,25 +97,104 @@ WRONG = {
          "                                      nn.BatchNorm2d(out_channels)))",
          "you called nn.Conv2d"),
     ],
-    "nb03_make_identity": [
-        # gamma only: beta still shifts the branch
+    "nb03_embed": [
+        # cell-012's recipe with beta forgotten: gamma alone zeroed in the extra blocks
         ("with torch.no_grad():\n"
-         "    block.bn2.weight.zero_()",
-         "With gamma = 0, bn2 outputs beta everywhere"),
-        # zero convolution: fine in training mode, not with eval-mode running statistics
+         "    for name in ('conv1', 'bn1', 'fc'):\n"
+         "        getattr(deep, name).load_state_dict(getattr(shallow, name).state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for block, target in zip(small, big):\n"
+         "            target.load_state_dict(block.state_dict())\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()",
+         "that bias still adds to every pixel before the relu"),
+        # cell-012 copied as it is: a deep copy of shallow with zeroed blocks appended, returned
+        ("deeper = copy.deepcopy(shallow)\n"
+         "for stage, big in zip(deeper.stages(), deep.stages()):\n"
+         "    while len(stage) < len(big):\n"
+         "        extra = copy.deepcopy(big[len(stage)])\n"
+         "        nn.init.zeros_(extra.bn2.weight)\n"
+         "        nn.init.zeros_(extra.bn2.bias)\n"
+         "        stage.append(extra)\n"
+         "return deeper",
+         "returned a new model"),
+        # shallow's blocks into the last blocks of each stage, the extra (identity) blocks first
         ("with torch.no_grad():\n"
-         "    block.conv2.weight.zero_()\n"
-         "    block.bn2.bias.zero_()",
-         "In eval mode batch norm uses the running statistics"),
-        # an identity with a dead branch
+         "    for name in ('conv1', 'bn1', 'fc'):\n"
+         "        getattr(deep, name).load_state_dict(getattr(shallow, name).state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        extra = len(big) - len(small)\n"
+         "        for block in big[:extra]:\n"
+         "            block.bn2.weight.zero_()\n"
+         "            block.bn2.bias.zero_()\n"
+         "        for block, target in zip(small, big[extra:]):\n"
+         "            target.load_state_dict(block.state_dict())",
+         "only deep's first block of that stage has those shapes"),
+        # the stem forgotten
         ("with torch.no_grad():\n"
-         "    for bn in (block.bn1, block.bn2):\n"
-         "        bn.weight.zero_()\n"
-         "        bn.bias.zero_()",
-         "its branch is dead"),
-        # makes it plain
-        ("block.residual = False", "The block was made plain (residual=False)"),
-        # replaces the computation: nothing left to train
-        ("block.forward = lambda x: x", "its branch is dead"),
+         "    deep.fc.load_state_dict(shallow.fc.state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for block, target in zip(small, big):\n"
+         "            target.load_state_dict(block.state_dict())\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()\n"
+         "            extra.bn2.bias.zero_()",
+         "deep needs shallow's stem as well as its blocks"),
+        # the classifier forgotten
+        ("with torch.no_grad():\n"
+         "    deep.conv1.load_state_dict(shallow.conv1.state_dict())\n"
+         "    deep.bn1.load_state_dict(shallow.bn1.state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for block, target in zip(small, big):\n"
+         "            target.load_state_dict(block.state_dict())\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()\n"
+         "            extra.bn2.bias.zero_()",
+         "deep's classifier fc was not copied"),
+        # copies in the wrong direction: shallow is overwritten with deep's values
+        ("with torch.no_grad():\n"
+         "    for name in ('conv1', 'bn1', 'fc'):\n"
+         "        getattr(shallow, name).load_state_dict(getattr(deep, name).state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for block, target in zip(small, big):\n"
+         "            block.load_state_dict(target.state_dict())\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()\n"
+         "            extra.bn2.bias.zero_()",
+         "changed shallow"),
+        # parameters copied, running statistics (buffers) not
+        ("with torch.no_grad():\n"
+         "    pairs = [(shallow.conv1, deep.conv1), (shallow.bn1, deep.bn1), (shallow.fc, deep.fc)]\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        pairs += list(zip(small, big))\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()\n"
+         "            extra.bn2.bias.zero_()\n"
+         "    for source, target in pairs:\n"
+         "        for p, q in zip(target.parameters(), source.parameters()):\n"
+         "            p.copy_(q)",
+         "running statistics (running_mean, running_var) were not copied"),
+        # shallow's modules put into deep: the two nets now share tensors
+        ("for name in ('conv1', 'bn1', 'fc'):\n"
+         "    setattr(deep, name, getattr(shallow, name))\n"
+         "with torch.no_grad():\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for extra in big[len(small):]:\n"
+         "            extra.bn2.weight.zero_()\n"
+         "            extra.bn2.bias.zero_()\n"
+         "        for j, block in enumerate(small):\n"
+         "            big[j] = block",
+         "deep now shares it with shallow"),
+        # the extra blocks left as they were
+        ("with torch.no_grad():\n"
+         "    for name in ('conv1', 'bn1', 'fc'):\n"
+         "        getattr(deep, name).load_state_dict(getattr(shallow, name).state_dict())\n"
+         "    for small, big in zip(shallow.stages(), deep.stages()):\n"
+         "        for block, target in zip(small, big):\n"
+         "            target.load_state_dict(block.state_dict())",
+         "an extra block, is not the identity. Its branch must output zero"),
+        # rebinding the name: the caller's deep is untouched
+        ("deep = copy.deepcopy(shallow)",
+         "only makes the local name point to another object"),
     ],
 }
