@@ -1,6 +1,8 @@
 """Checks for the exercises of 00_start_here."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torchvision.transforms as T
@@ -8,8 +10,8 @@ import torchvision.transforms.functional as F1
 import torchvision.transforms.v2 as T2
 import torchvision.transforms.v2.functional as F
 
-from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
-from helpers.data import MEAN, STD
+from helpers.checks import close, describe, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.data import MEAN, STD, DataNotFoundError, balanced_subset, load_cifar10
 
 
 @exercise_check("class_histogram")
@@ -78,3 +80,145 @@ def check_hflip(hflip) -> None:
              "left-right is the width axis, dim 3.")
     expect_tensor(got, expected, "hflip(batch) compared with torchvision's horizontal_flip")
     passed("hflip", "mirrors left-right, keeps the batch and channel order")
+
+
+def _pixels(images) -> np.ndarray:
+    """Every pixel of every image as one row of 3 values in 0..1: shape (number of pixels, 3)."""
+    return np.concatenate([np.asarray(image, dtype=np.float64).reshape(-1, 3) for image in images]) / 255
+
+
+@functools.cache
+def _cifar10_sample() -> np.ndarray | None:
+    """1,000 CIFAR-10 training images, 100 per class (None where the data is not on this machine)."""
+    try:
+        train = load_cifar10("train", download=False)
+    except DataNotFoundError:
+        return None
+    return train.images[balanced_subset(train.labels, 1000, seed=0)]
+
+
+def _channel_stats_cases() -> list[tuple[str, object]]:
+    rng = np.random.default_rng(4)
+    scaled = np.stack([rng.integers(0, 16, (7, 4, 9)), rng.integers(200, 256, (7, 4, 9)),
+                       rng.integers(0, 256, (7, 4, 9))], axis=-1).astype(np.uint8)
+    tiny = np.array([[[[0, 255, 10]], [[255, 255, 20]]]], dtype=np.uint8)  # (1, 2, 1, 3): 2 values per channel
+    photos = [rng.integers(0, 61, (32, 32, 3), dtype=np.uint8),  # a large dark image
+              rng.integers(180, 256, (4, 6, 3), dtype=np.uint8),  # a small bright one
+              rng.integers(0, 256, (10, 7, 3), dtype=np.uint8)]
+    return [
+        ("5 random images of 8x6 pixels, shape (5, 8, 6, 3)", rng.integers(0, 256, (5, 8, 6, 3), dtype=np.uint8)),
+        ("7 images of 4x9 pixels whose channels have very different ranges (R 0..15, G 200..255, B 0..255)",
+         scaled),
+        ("one image of 2x1 pixels, shape (1, 2, 1, 3)", tiny),
+        ("a list of 3 images of different sizes, 32x32 (dark), 4x6 (bright) and 10x7", photos),
+    ]
+
+
+def _channel_stats_mistakes(images) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(mean, std) as a typical mistake computes it, and what to say about it."""
+    pixels = _pixels(images)
+    mean, std = pixels.mean(0), pixels.std(0)
+    per_image = [np.asarray(image, dtype=np.float64).reshape(-1, 3) / 255 for image in images]
+    mistakes = [
+        (std, mean, "mean and std are swapped: return (mean, std), in that order"),
+        (255 * mean, 255 * std, "the values were not scaled to 0..1: divide by 255 first (MEAN and STD are in "
+                                "0..1, since to_input divides by 255 before normalising)"),
+        (mean, pixels.std(0, ddof=1) if len(pixels) > 1 else std,
+         "the std divides by count - 1 (ddof=1, the sample std); the normalisation constants are the population "
+         "std, which divides by the count (numpy's default, ddof=0; torch.std needs correction=0)"),
+        (mean, np.mean([p.std(0) for p in per_image], axis=0),
+         "the std is the average of the images' own stds; that misses how much the images differ from each "
+         "other (think of a dark image and a bright one, each of one flat colour: each has std 0, all pixels "
+         "together do not). Take the std over all pixels of all images at once"),
+        (np.mean([p.mean(0) for p in per_image], axis=0), std,
+         "the mean is the average of the images' own means, which counts a small image as much as a large one; "
+         "every pixel should count once: take the mean over all pixels of all images at once"),
+        (np.asarray(MEAN), np.asarray(STD), "that is CIFAR-10's published constants MEAN and STD; compute the "
+                                            "statistics of the images you are given"),
+    ]
+    if isinstance(images, np.ndarray):
+        x = images / 255
+        mistakes.append((mean, x.std(0).mean((0, 1)),
+                         "the std is the average of the per-pixel stds (taken over the images at each pixel "
+                         "position); take the std over all pixels of all images at once"))
+        mistakes.append((x.reshape(3, -1).mean(1), x.reshape(3, -1).std(1),
+                         "the values are grouped wrongly: reshape(3, -1) cuts the array into three blocks "
+                         "without gathering the channels, which are the last axis; use reshape(-1, 3), or "
+                         "reduce over axes (0, 1, 2)"))
+    return mistakes
+
+
+@exercise_check("channel_stats")
+def check_channel_stats(channel_stats) -> None:
+    def run(what, images):
+        copy = [image.copy() for image in images] if isinstance(images, list) else images.copy()
+        try:
+            got = channel_stats(copy)
+        except (AttributeError, ValueError, TypeError) as error:
+            if isinstance(images, list):
+                fail(f"channel_stats on {what} raised {type(error).__name__}: {error}. Another data set's photos "
+                     "usually come in different sizes, so they do not stack into one (N, H, W, 3) array (and a "
+                     "list has no .reshape): gather the pixels of every image as rows of 3 values "
+                     "(image.reshape(-1, 3)) and compute the statistics over all those rows.")
+            raise
+        try:
+            mean, std = got
+        except (TypeError, ValueError):
+            fail(f"channel_stats should return a pair (mean, std), two arrays of 3 numbers; got {describe(got)}.")
+        return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+
+    def shape_cause(shape, images) -> str:
+        if shape == ():
+            return ("one number for all channels together; compute one per colour channel (R, G, B): reduce over "
+                    "the images, rows and columns, not over the channel axis")
+        if isinstance(images, np.ndarray):
+            n, h, w, _ = images.shape
+            if shape == (h, w, 3):
+                return ("one value per pixel position (you reduced over the images only, axis 0); reduce over the "
+                        "images, rows and columns, axes (0, 1, 2)")
+            if shape in ((n, 3), (n,)):
+                return ("one value per image; reduce over the images too: over axes (0, 1, 2), all pixels of all "
+                        "images, one value per channel")
+        return "reduce over all images and pixels and keep the channel axis: 3 numbers, R, G and B"
+
+    cases = _channel_stats_cases()
+    for what, images in cases:
+        mean, std = run(what, images)
+        pixels = _pixels(images)
+        expected_mean, expected_std = pixels.mean(0), pixels.std(0)
+        for name, value in (("mean", mean), ("std", std)):
+            if value.shape != (3,):
+                fail(f"channel_stats on {what}: the {name} has shape {value.shape}, expected (3,): "
+                     f"{shape_cause(value.shape, images)}.")
+        ok_mean = np.allclose(mean, expected_mean, rtol=1e-5, atol=1e-7)
+        ok_std = np.allclose(std, expected_std, rtol=1e-5, atol=1e-7)
+        if ok_mean and ok_std:
+            continue
+        for wrong_mean, wrong_std, cause in _channel_stats_mistakes(images):
+            if (np.allclose(mean, wrong_mean, rtol=1e-5, atol=1e-7) and np.allclose(std, wrong_std, rtol=1e-5, atol=1e-7)
+                    and not (np.allclose(wrong_mean, expected_mean) and np.allclose(wrong_std, expected_std))):
+                fail(f"channel_stats on {what}: {cause}.")
+        name, value, expected = ("mean", mean, expected_mean) if not ok_mean else ("std", std, expected_std)
+        fail(f"channel_stats on {what}: the {name} per channel (R, G, B) should be {np.round(expected, 5).tolist()}, "
+             f"got {np.round(value, 5).tolist()}. Scale to 0..1, then take the {name} of all values of each channel.")
+
+    sample = _cifar10_sample()
+    if sample is not None:
+        mean, std = run("1,000 CIFAR-10 training images", sample)
+        pixels = _pixels(sample)
+        for name, value, expected in (("mean", mean, pixels.mean(0)), ("std", std, pixels.std(0))):
+            if value.shape != (3,) or not np.allclose(value, expected, rtol=1e-5, atol=1e-7):
+                fail(f"channel_stats on 1,000 CIFAR-10 training images: the {name} should be "
+                     f"{np.round(expected, 5).tolist()}, got {np.round(value, 5).tolist()}.")
+    passed("channel_stats", f"equal to numpy on {len(cases)} data sets"
+           + (" and on 1,000 CIFAR-10 training images" if sample is not None else ""))
+    if sample is None:
+        print("(CIFAR-10 is not on this machine, so the comparison with MEAN and STD is left out.)")
+        return
+
+    def row(values) -> str:
+        return " ".join(f"{v:.4f}" for v in values)
+
+    print("Your channel_stats on 1,000 CIFAR-10 training images (100 per class), R G B:")
+    print(f"  mean {row(mean)} | published MEAN {row(MEAN)} | largest difference {np.abs(mean - MEAN).max():.4f}")
+    print(f"  std  {row(std)} | published STD  {row(STD)} | largest difference {np.abs(std - STD).max():.4f}")

@@ -39,7 +39,11 @@ def check_input_gradient(input_gradient) -> None:
             return f(t)
 
         before = inputs.clone()
-        got = input_gradient(counted, inputs)
+        with refusing({torch.autograd.functional: ["jacobian"], torch.func: ["jacrev", "jacfwd"],
+                       diagnostics: ["gradient_over_grid"]}, input_gradient, exercise="input_gradient",
+                      hint="The whole Jacobian costs one backward pass per output; output i depends only on "
+                           "input i, so one backward pass of the summed outputs gives every dy_i/dx_i at once."):
+            got = input_gradient(counted, inputs)
         if isinstance(got, torch.Tensor) and got.shape == (len(inputs), 1):
             fail(f"input_gradient returned shape {tuple(got.shape)}; return one number per input, shape "
                  f"({len(inputs)},) (take column 0 of the gradient).")
@@ -92,8 +96,9 @@ def check_autocorrelation(my_autocorrelation) -> None:
         ("white noise with max_lag=0", white, 0),
     ]
     for what, g, max_lag in cases:
-        with refusing({diagnostics: ["autocorrelation", "lag1_correlation"]}, my_autocorrelation,
-                      exercise="my_autocorrelation", hint="Write the sum over pairs yourself, as defined above."):
+        with refusing({diagnostics: ["autocorrelation", "lag1_correlation"], np: ["correlate", "convolve"]},
+                      my_autocorrelation, exercise="my_autocorrelation",
+                      hint="Write the sum over pairs yourself, as defined above."):
             try:
                 got = my_autocorrelation(g.copy(), max_lag)
             except (ValueError, IndexError, RuntimeError) as error:
@@ -194,3 +199,72 @@ def check_predicted_variance(predicted_variance) -> None:
             fail(f"{blocks} residual blocks with beta={beta}, batch_norm={batch_norm}, starting from variance "
                  f"{var0:.3g}: you predict {got:.4g}, the nets measure {measured:.4g} (mean of 3 seeds).{hint}")
     passed("predicted_variance", "within the seed-to-seed spread of 6 measured residual stacks")
+
+
+def _log_growth(beta: float, blocks: int) -> float:
+    """log of (1 + beta^2)^blocks, computed without losing a small beta^2 next to 1 (and without overflow)."""
+    return blocks * math.log1p(beta**2)
+
+
+def _max_beta(blocks: int, max_growth: float) -> float:
+    return math.sqrt(math.expm1(math.log(max_growth) / blocks))
+
+
+@exercise_check("max_branch_scale")
+def check_max_branch_scale(max_branch_scale) -> None:
+    cases = [(49, 2.0), (10, 1.5), (1, 3.0), (100, 10.0), (5, 1000.0), (20, 1.01)]
+    for blocks, max_growth in cases:
+        got = max_branch_scale(blocks, max_growth)
+        call = f"max_branch_scale(blocks={blocks}, max_growth={max_growth})"
+        try:
+            beta = float(got)
+        except (TypeError, ValueError):
+            fail(f"{call} should return one number, β; got {got!r}.")
+        expected = _max_beta(blocks, max_growth)
+        if not math.isfinite(beta) or beta <= 0:
+            fail(f"{call} returned {beta!r}; expected a positive β (about {expected:.6g}).")
+        log_growth, limit = _log_growth(beta, blocks), math.log(max_growth)
+        ok = log_growth <= limit + 1e-9 and _log_growth(beta * (1 + 1e-6), blocks) > limit
+        growth = math.exp(min(log_growth, 700.0))
+        if ok:
+            continue
+        root = max_growth ** (1 / blocks)
+        mistakes = [
+            (root - 1, "that is max_growth^(1/blocks) - 1, which is β² (or β under a (1 + β) law per block). "
+                       "A branch scaled by β adds β² times the variance, so each block multiplies it by "
+                       "(1 + β²): solve (1 + β²)^blocks = max_growth for β, a square root"),
+            (math.sqrt(max_growth - 1), "that β lets every block grow the variance by max_growth, so the stack "
+                                        "grows by max_growth^blocks; max_growth is the limit for the whole stack: "
+                                        "(1 + β²)^blocks <= max_growth"),
+            (math.sqrt((max_growth - 1) / blocks), "that β comes from additive growth, 1 + blocks·β², batch norm's "
+                                                   "law; without normalisation each block multiplies the variance "
+                                                   "by (1 + β²)"),
+            (math.sqrt(math.log(max_growth) / blocks), "that is the approximation (1 + β²)^blocks ≈ exp(blocks·β²), "
+                                                       "which gives a slightly smaller β than the exact answer"),
+        ]
+        if blocks > 1:
+            mistakes.append((_max_beta(blocks - 1, max_growth), "that is the answer for blocks - 1 blocks; the "
+                                                                "exponent is the number of blocks itself (a "
+                                                                "ShatterMLP of depth L has L - 1 of them)"))
+        mistakes.append((_max_beta(blocks + 1, max_growth), "that is the answer for blocks + 1 blocks; the exponent "
+                                                            "is the number of blocks itself"))
+        for value, cause in mistakes:
+            if math.isclose(beta, value, rel_tol=1e-6) and not math.isclose(value, expected, rel_tol=1e-6):
+                fail(f"{call} returned {beta:.6g}: {cause}. Expected {expected:.6g}.")
+        if log_growth > limit + 1e-9:
+            fail(f"{call} returned {beta:.6g}: too large, {blocks} blocks grow the variance by (1 + β²)^{blocks} "
+                 f"= {growth:.6g} > {max_growth}. Expected {expected:.6g}.")
+        fail(f"{call} returned {beta:.6g}: the growth (1 + β²)^{blocks} = {growth:.6g} stays below {max_growth}, "
+             f"but β is not the largest such value: a β larger by one part in a million would still be allowed. "
+             f"Solve (1 + β²)^blocks = max_growth exactly. Expected {expected:.6g}.")
+    passed("max_branch_scale", f"the largest allowed β, to 1 part in a million, in {len(cases)} cases")
+
+    x = input_grid()
+    print("Measured in ShatterMLPs with your β (no batch norm), growth of Var(h) over the blocks, 3 seeds:")
+    for blocks, max_growth in ((49, 2.0), (49, 10.0), (10, 2.0)):
+        beta = float(max_branch_scale(blocks, max_growth))
+        runs = [activation_variances(ShatterMLP(blocks + 1, residual=True, batch_norm=False, beta=beta, seed=s), x)
+                for s in range(3)]
+        measured = [r[-1] / r[0] for r in runs]
+        print(f"  {blocks} blocks, β = {beta:.4f}: measured x {', '.join(f'{m:.2f}' for m in measured)} "
+              f"(mean {np.mean(measured):.2f}); max_growth {max_growth:g}")

@@ -28,4 +28,41 @@ WRONG = {
          "return flip_lr(batch)  # torchvision does it, imported under another name",
          "you called torchvision.transforms.functional.hflip"),
     ],
+    "nb00_channel_stats": [
+        ("pixels = images.reshape(-1, 3) / 255.0  # cell 9's lines: one array of equal-size images only\n"
+         "return pixels.mean(0), pixels.std(0)",
+         "do not stack into one (N, H, W, 3) array"),
+        ("pixels = np.concatenate([np.asarray(image).reshape(-1, 3) for image in images]).astype(np.float64)\n"
+         "return pixels.mean(0), pixels.std(0)  # forgot / 255",
+         "not scaled to 0..1"),
+        ("x = np.asarray(images) / 255.0\n"
+         "return x.mean(0), x.std(0)  # over the images only: one value per pixel position",
+         "one value per pixel position"),
+        ("x = np.asarray(images) / 255.0\n"
+         "return x.mean(axis=(1, 2)), x.std(axis=(1, 2))  # per image",
+         "one value per image"),
+        ("x = np.asarray(images) / 255.0\n"
+         "return x.reshape(3, -1).mean(1), x.reshape(3, -1).std(1)  # the channels are the last axis",
+         "reshape(3, -1) cuts the array into three blocks"),
+        ("per_image = [np.asarray(image).reshape(-1, 3) / 255.0 for image in images]\n"
+         "return np.concatenate(per_image).mean(0), np.mean([p.std(0) for p in per_image], axis=0)",
+         "the average of the images' own stds"),
+        ("x = np.asarray(images) / 255.0\n"
+         "return x.mean(axis=(0, 1, 2)), x.std(axis=0).mean(axis=(0, 1))  # std across images, per pixel",
+         "the average of the per-pixel stds"),
+        ("per_image = [np.asarray(image).reshape(-1, 3) / 255.0 for image in images]\n"
+         "return np.mean([p.mean(0) for p in per_image], axis=0), np.concatenate(per_image).std(0)",
+         "the average of the images' own means"),
+        ("pixels = np.concatenate([np.asarray(image).reshape(-1, 3) for image in images]) / 255.0\n"
+         "return pixels.mean(0), pixels.std(0, ddof=1)  # the sample std",
+         "ddof=1"),
+        ("pixels = torch.from_numpy(np.concatenate([np.asarray(image).reshape(-1, 3) for image in images])) / 255.0\n"
+         "return pixels.mean(0), pixels.std(0)  # torch.std divides by count - 1 by default",
+         "ddof=1"),
+        ("pixels = np.concatenate([np.asarray(image).reshape(-1, 3) for image in images]) / 255.0\n"
+         "return pixels.std(0), pixels.mean(0)  # swapped",
+         "mean and std are swapped"),
+        ("return np.array(MEAN), np.array(STD)  # CIFAR-10's constants, whatever the data",
+         "published constants MEAN and STD"),
+    ],
 }

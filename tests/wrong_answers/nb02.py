@@ -14,6 +14,17 @@ WRONG = {
          "(g,) = torch.autograd.grad(f(inputs).sum(), inputs)\n"
          "return g[:, 0]",
          "changed the tensor it was given"),
+        ("jac = torch.autograd.functional.jacobian(f, inputs)[:, 0, :, 0]  # cell 6: the whole Jacobian\n"
+         "return jac.diagonal()",
+         "you called torch.autograd.functional.jacobian"),
+        ("return gradient_over_grid(f, inputs)  # the helper the notebook imports",
+         "you called helpers.diagnostics.gradient_over_grid"),
+        ("grads = []\n"
+         "for i in range(len(inputs)):  # one forward and one backward pass per point\n"
+         "    xi = inputs[i:i + 1].detach().clone().requires_grad_(True)\n"
+         "    grads.append(torch.autograd.grad(f(xi).sum(), xi)[0][0, 0])\n"
+         "return torch.stack(grads)",
+         "one forward pass on the whole batch and one backward pass"),
     ],
     "nb02_autocorrelation": [
         ("g = np.asarray(g, dtype=np.float64)  # forgets to subtract the mean\n"
@@ -40,6 +51,9 @@ WRONG = {
         ("g = np.asarray(g, dtype=np.float64)  # Pearson per lag, as np.corrcoef of the shifted copies\n"
          "return np.array([1.0] + [np.corrcoef(g[:-k], g[k:])[0, 1] for k in range(1, max_lag + 1)])",
          "as np.corrcoef of the two shifted copies does"),
+        ("d = g - g.mean()  # cell 12: numpy computes every lag at once\n"
+         "return np.correlate(d, d, mode=\"full\")[len(d) - 1:][: max_lag + 1] / (d @ d)",
+         "you called numpy.correlate"),
     ],
     "nb02_mean_lag1": [
         ("values = []\n"
@@ -83,5 +97,23 @@ WRONG = {
          "    return var0 + blocks * beta**2\n"
          "return var0 * (1 + blocks * beta**2)  # additive without batch norm too",
          "Without normalisation each block multiplies the variance"),
+    ],
+    "nb02_max_branch_scale": [
+        ("return max_growth ** (1 / blocks) - 1  # beta squared, not beta",
+         "which is β² (or β under a (1 + β) law per block)"),
+        ("return math.exp(math.log(max_growth) / blocks) - 1  # from (1 + beta)^blocks = max_growth",
+         "(or β under a (1 + β) law per block)"),
+        ("return math.sqrt(max_growth - 1)  # max_growth allowed in every block",
+         "max_growth is the limit for the whole stack"),
+        ("return math.sqrt((max_growth - 1) / blocks)  # additive growth, as with batch norm",
+         "additive growth, 1 + blocks·β², batch norm's law"),
+        ("return math.sqrt(math.log(max_growth) / blocks)  # (1 + beta^2)^blocks ~ exp(blocks beta^2)",
+         "the approximation (1 + β²)^blocks ≈ exp(blocks·β²)"),
+        ("return math.sqrt(max_growth ** (1 / (blocks - 1)) - 1)  # L - 1, as in Var(h after L - 1 blocks)",
+         "that is the answer for blocks - 1 blocks"),
+        ("return 0.99 * math.sqrt(max_growth ** (1 / blocks) - 1)  # a safety margin",
+         "β is not the largest such value"),
+        ("return 1.01 * math.sqrt(max_growth ** (1 / blocks) - 1)  # rounded up",
+         "too large"),
     ],
 }
