@@ -11,7 +11,7 @@ help:
 	@echo "make lab      start JupyterLab on notebooks/ (installs .venv first)"
 	@echo "make test     run pytest over tests/ and nbval over notebooks/"
 	@echo "make student  write the student edition (solutions stubbed) into student/"
-	@echo "make grade-roundtrip  the nbgrader round trip on all seven notebooks (CI runs it on 00 and 05)"
+	@echo "make grade-roundtrip  the nbgrader round trip on all seven notebooks (CI runs it on 00, 01 and 05)"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
 	@echo "make results  every full-size experiment on a GPU, into results/ (prints its plan first)"

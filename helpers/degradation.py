@@ -241,8 +241,8 @@ CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch
 FULL: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=40, batch_size=128, lr=0.1)
 #: notebook 04's budgets: QUICK and FULL are the notebook's (04 runs full size by default on a CPU, so FULL
 #: fits a 2-core CPU in minutes); CPU is the real-scale run saved in results/batch_norm_cpu.json
-BATCH_NORM_QUICK: dict[str, Any] = dict(train_subset=1_000, test_subset=500, epochs=2, batch_size=32, lr=0.05)
-BATCH_NORM_FULL: dict[str, Any] = dict(train_subset=5_000, test_subset=1_000, epochs=4, batch_size=64, lr=0.1)
+BATCH_NORM_QUICK: dict[str, Any] = dict(train_subset=2_000, test_subset=500, epochs=3, batch_size=32, lr=0.05)
+BATCH_NORM_FULL: dict[str, Any] = dict(train_subset=5_000, test_subset=1_000, epochs=4, batch_size=64, lr=0.05)
 BATCH_NORM_CPU: dict[str, Any] = dict(train_subset=None, test_subset=None, epochs=10, batch_size=128, lr=0.1)
 BATCH_NORM_RESULT_NAME = "batch_norm_cpu"
 #: per experiment: its budgets and the default name of its saved result

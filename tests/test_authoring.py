@@ -1,9 +1,12 @@
 """tools.authoring: a percent-format draft becomes a notebook with nbgrader's cell metadata."""
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
+from helpers.paths import PROJECT_ROOT
 from tools import authoring
 
 DRAFT = '''# %% [markdown]
@@ -45,3 +48,13 @@ def test_a_draft_becomes_cells_with_nbgrader_metadata():
 def test_bad_drafts_are_refused(draft, message):
     with pytest.raises(ValueError, match=message):
         authoring.parse_percent(draft)
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_every_header_states_measured_run_times_with_the_machine(path):
+    """Issue: run times without their machine and conditions mislead (a busy core made 04 take 9x its stated
+    time). Each header gives seconds measured by bench/notebooks.py, on a named machine, and says how."""
+    header = nbformat.read(path, as_version=4).cells[0].source
+    run_time = header[header.index("**Run time"):]
+    assert "python -m bench.notebooks" in run_time and "2-core" in run_time and "nothing else running" in run_time
+    assert re.search(r"\b\d+ s\b", run_time), "no measured time in seconds"

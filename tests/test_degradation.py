@@ -86,7 +86,7 @@ def test_the_batch_norm_nets_differ_only_in_normalisation_and_init():
     assert not any(isinstance(m, nn.BatchNorm2d) for m in models["no BN"].modules())
     assert all(torch.equal(b.conv2.weight, torch.zeros_like(b.conv2.weight))
                for stage in models["no BN, zero-init"].stages() for b in stage)
-    assert BATCH_NORM_QUICK["train_subset"] <= 1_000 and BATCH_NORM_QUICK["epochs"] <= 2
+    assert BATCH_NORM_QUICK["train_subset"] <= 2_000 and BATCH_NORM_QUICK["epochs"] <= 3
 
 
 def test_batch_norm_experiment_from_the_command_line(batches_dir, tmp_results, capsys):

@@ -53,3 +53,21 @@ def test_plain34_trails_resnet34_at_the_same_budget_as_notebook_06_says():
     for value in (resnet["test_acc"], plain["test_acc"]):
         assert f"{100 * value:.1f}%" in prose, "06's prose quotes other numbers than the saved runs"
     assert f"same {resnet['epochs']} epochs" in prose
+
+
+def test_batch_norm_cpu_run_shows_what_notebook_04_says():
+    result = _load("batch_norm_cpu")
+    data = result["data"]
+    assert data["train_images"] == 50_000 and data["test_images"] == 10_000
+    assert data["nets"] == {"with BN": {"depth": 56}, "no BN": {"depth": 56, "batch_norm": False},
+                            "no BN, zero-init": {"depth": 56, "batch_norm": False, "zero_init_residual": True}}
+    runs, epochs = data["runs"], data["config"]["epochs"]
+    assert runs["no BN"]["diverged"] and len(runs["no BN"]["epoch"]) < epochs  # stopped: the loss blew up
+    for name in ("with BN", "no BN, zero-init"):  # the other two finished their schedule
+        assert not runs[name]["diverged"] and len(runs[name]["epoch"]) == epochs
+    prose = next(c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/04_batch_norm.ipynb", 4).cells
+                 if c.get("id") == "cell-bn-real-prose")
+    for name in ("with BN", "no BN, zero-init"):
+        for key in ("train_error", "test_error"):
+            assert f"{100 * runs[name][key][-1]:.1f}%" in prose, f"04's prose quotes another {key} for {name}"
+    assert f"epoch {runs['no BN']['epoch'][-1]}" in prose
