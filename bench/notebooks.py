@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import nbformat
+
 from helpers.paths import PROJECT_ROOT, checkpoints_dir
 from helpers.runtime import device_name, pick_device
 from tools.execution import NotebookClient

@@ -23,7 +23,16 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import flops, models
-from helpers.checks import CheckFailed, close, exercise_check, expect_tensor, fail, passed, refusing, substituting
+from helpers.checks import (
+    CheckFailed,
+    close,
+    exercise_check,
+    expect_tensor,
+    fail,
+    passed,
+    refusing,
+    substituting,
+)
 from helpers.models import Bottleneck, count_parameters, make_shortcut
 
 # (in_channels, channels, stride): identity, projection at stride 1 (first block of ResNet-50),
