@@ -126,6 +126,21 @@ def refusing(refused: Mapping[Any, Iterable[str]], *functions: Callable[..., Any
                          for owner, names in refused.items()}, *functions)
 
 
+def randomise_batch_norm(module: torch.nn.Module, g: torch.Generator) -> torch.nn.Module:
+    """Every batch norm in ``module`` (``module`` itself included) gets parameters and running statistics
+    far from their defaults (gamma and running variance in [0.5, 1.5), beta and running mean random), so
+    that a forgotten step or a wrong mode changes the output. Returns ``module``."""
+    with torch.no_grad():
+        for bn in module.modules():
+            if isinstance(bn, torch.nn.BatchNorm2d):
+                c = bn.num_features
+                bn.weight.copy_(torch.rand(c, generator=g) + 0.5)
+                bn.bias.copy_(torch.randn(c, generator=g) * 0.5)
+                bn.running_mean.copy_(torch.randn(c, generator=g))
+                bn.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+    return module
+
+
 def describe(value: Any) -> str:
     """A short description of a value for a failure message."""
     if isinstance(value, torch.Tensor):

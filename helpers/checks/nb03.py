@@ -15,19 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from helpers import models
-from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, randomise_batch_norm, refusing
 from helpers.models import PadShortcut, count_parameters, make_shortcut
-
-
-def _random_bn(bn: nn.BatchNorm2d, g: torch.Generator) -> nn.BatchNorm2d:
-    """Batch-norm parameters and running statistics far from their defaults, so mistakes show."""
-    c = bn.num_features
-    with torch.no_grad():
-        bn.weight.copy_(torch.rand(c, generator=g) + 0.5)
-        bn.bias.copy_(torch.randn(c, generator=g) * 0.5)
-        bn.running_mean.copy_(torch.randn(c, generator=g))
-        bn.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-    return bn
 
 
 def _without_ready_made_shortcuts(exercise: str, function, *args):
@@ -45,13 +34,13 @@ def _without_ready_made_shortcuts(exercise: str, function, *args):
 
 def _preact_modules(in_channels: int, out_channels: int, stride: int, kind: str | None, g: torch.Generator):
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
-    bn1 = _random_bn(nn.BatchNorm2d(in_channels), g)
+    bn1 = randomise_batch_norm(nn.BatchNorm2d(in_channels), g)
     conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-    bn2 = _random_bn(nn.BatchNorm2d(out_channels), g)
+    bn2 = randomise_batch_norm(nn.BatchNorm2d(out_channels), g)
     conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
     shortcut = make_shortcut(kind, in_channels, out_channels, stride) if kind else None
     if isinstance(shortcut, nn.Sequential):
-        _random_bn(shortcut[1], g)
+        randomise_batch_norm(shortcut, g)
     return [bn1, conv1, bn2, conv2, shortcut]
 
 
@@ -204,10 +193,8 @@ def _random_net(depth: int, width: int, classes: int, g: torch.Generator) -> nn.
     variance left at its default, so a forgotten step shows."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))  # the convolutions' random init
     net = models.cifar_resnet(depth, num_classes=classes, width=width)
+    randomise_batch_norm(net, g)
     with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                _random_bn(m, g)
         net.fc.weight.copy_(torch.randn(net.fc.weight.shape, generator=g) * 0.2)
         net.fc.bias.copy_(torch.randn(classes, generator=g))
     return net

@@ -30,6 +30,7 @@ from helpers.checks import (
     expect_tensor,
     fail,
     passed,
+    randomise_batch_norm,
     refusing,
     substituting,
 )
@@ -133,16 +134,6 @@ def check_bottleneck_macs(bottleneck_macs) -> None:
     passed("bottleneck_macs", f"equal to FlopCounterMode on {len(cases)} blocks (stride 2, projection, odd sizes)")
 
 
-def _randomise_batch_norm(block: nn.Module, g: torch.Generator) -> None:
-    """Running statistics and affine parameters away from 0/1, so that eval mode is really tested."""
-    for m in block.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.5)
-
-
 def _not_the_block(*args, **kwargs):
     raise AssertionError("bottleneck_forward called the block itself")
 
@@ -179,7 +170,7 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
     with torch.no_grad():
         for what, (cin, c, stride, groups, wpg), size, training in cases:
             block = _bottleneck(cin, c, stride, groups, wpg)
-            _randomise_batch_norm(block, g)
+            randomise_batch_norm(block, g)
             block.train(training)
             theirs, probe = copy.deepcopy(block), copy.deepcopy(block)
             x = torch.randn(3, cin, size, size, generator=g)
@@ -364,7 +355,7 @@ def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
             with torch.random.fork_rng():  # the same convolution weights every time, the learner's RNG untouched
                 torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g)))
                 block = PreActBottleneck(cin, c, stride)
-            _randomise_batch_norm(block, g)
+            randomise_batch_norm(block, g)
             block.train(training)
             theirs, probe, own = copy.deepcopy(block), copy.deepcopy(block), copy.deepcopy(block)
             x = torch.randn(3, cin, size, size, generator=g) * 1.5 + 0.3
