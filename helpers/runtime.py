@@ -5,9 +5,11 @@ experiment to run, so that no notebook ever branches on "am I in CI?".
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TypeVar
 
@@ -169,6 +171,18 @@ def _set_threads(threads: int) -> None:
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     _applied = threads
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one torch thread, then restore the count: for tiny tensors one thread is
+    fastest, and on a busy 2-core machine threads waiting for each other make such work 10-30x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def seed_everything(seed: int) -> torch.Generator:

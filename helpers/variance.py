@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from helpers.arguments import integer, number
+from helpers.runtime import one_thread
 
 #: where batch norm sits in a block: inside the residual branch (before each relu, as in the
 #: pre-activation ResNet) or after the add, on the sum itself
@@ -289,11 +290,7 @@ def measure_stack(config: StackConfig | None = None, *, max_histogram_values: in
     keep = set(histogram_blocks(config.depth))
     generator = torch.Generator().manual_seed(config.seed + 2)
     std, mean, histograms = [], [], {}
-    threads = torch.get_num_threads()
-    # These tensors are tiny (16 x 8 x 8 per image): one thread is fastest, and on a busy machine
-    # several threads waiting for each other make it 10-30x slower.
-    torch.set_num_threads(1)
-    try:
+    with one_thread():  # tiny tensors (16 x 8 x 8 per image)
         stack = VarianceStack(config).train()
         x, scale = stack_input(config), 1.0
         for index in range(config.depth + 1):
@@ -309,8 +306,6 @@ def measure_stack(config: StackConfig | None = None, *, max_histogram_values: in
                 histograms[index] = values.double().numpy() * scale
             if not config.batch_norm and spread > 0:
                 x, scale = x / spread, scale * spread
-    finally:
-        torch.set_num_threads(threads)
     std_array = np.array(std)
     return StackStats(config, std_array, np.array(mean), predicted_std(config, input_std=float(std_array[0])),
                       histograms)

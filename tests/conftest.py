@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from helpers import runtime
@@ -76,10 +75,8 @@ def real_cifar10_dir() -> Path:
 @pytest.fixture
 def one_thread():
     """For tests on tiny tensors: one thread is as fast, and does not stall when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with runtime.one_thread():
+        yield
 
 
 @pytest.fixture(autouse=True)

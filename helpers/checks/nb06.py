@@ -24,6 +24,7 @@ from torch import nn
 from helpers import evaluation, train
 from helpers.checks import describe, exercise_check, fail, passed, refusing
 from helpers.models import BasicBlock, ResNet
+from helpers.runtime import one_thread
 from helpers.train import TrainConfig, make_optimizer
 
 
@@ -356,21 +357,10 @@ def _what_was_forgotten(got: torch.Tensor, epochs: int, stop: int, seed: int, pa
             "rng) and do nothing else (no extra schedule.step(), no new random draws).")
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Tiny matrices: one thread is ~20x faster than a pool that waits for a busy core (measured on 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @exercise_check("resume")
 def check_resume(resume) -> None:
     cases = [(3, 2, 0), (4, 1, 1), (3, 3, 2)]  # epochs, epochs before the interruption, seed
-    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as directory, _one_thread():
+    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as directory, one_thread():
         path = Path(directory) / "tiny.pt"
         for epochs, stop, seed in cases:
             what = (f"{stop} epochs, save, a new session (fresh model, optimizer and schedule), your resume, then "
