@@ -257,12 +257,13 @@ def run_experiment(train_subset: int | None, test_subset: int | None, epochs: in
                    seed: int = 0, root=None, device=None, progress: bool = False,
                    checkpoint_dir: str | os.PathLike | None = None,
                    on_net_end: Callable[[str, dict[str, Any]], None] | None = None,
-                   nets: Sequence[str] = tuple(NETS)) -> dict[str, Any]:
+                   nets: Sequence[str] = tuple(NETS), amp: bool | None = None) -> dict[str, Any]:
     """Load CIFAR-10 (class-balanced subsets if given) and train ``nets`` (default: the degradation
     experiment's four) with one recipe; return ``{"runs": ..., "config": ..., "train_images": ...,
-    "test_images": ...}`` (JSON-ready)."""
+    "test_images": ...}`` (JSON-ready). ``amp`` fixes bf16 autocast on or off (None: the device's default), so
+    that a run resumed on another kind of CPU keeps the precision it started with."""
     device = torch.device(device) if device is not None else pick_device()
-    config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr)
+    config = paper_config(epochs, seed=seed, batch_size=batch_size, lr=lr, amp=amp)
     train_loader, test_loader = cifar10_loaders(batch_size, root=root, device=device, seed=seed,
                                                 train_subset=train_subset, test_subset=test_subset,
                                                 channels_last=uses_channels_last(config, device))
@@ -295,6 +296,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              f"use {CPU_RESULT_NAME}, {BATCH_NORM_RESULT_NAME})")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="checkpoint each net there after every epoch, and resume from it")
+    parser.add_argument("--nets", nargs="+", metavar="NET", default=None,
+                        help="train only these of the experiment's nets, in this order (default: all of them)")
+    parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
+                        help="bf16 autocast (auto: on CUDA and on CPUs with bf16 units); fixed in the checkpoints")
     parser.add_argument("--no-progress", action="store_true")
     known = parser.parse_known_args(argv)[0]
     budget = BUDGETS[known.experiment]["quick" if known.quick else "cpu" if known.cpu else "full"]
@@ -304,6 +309,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error("--save writes a real run that the notebooks show as such; do not combine it with --quick")
     if args.save == "":
         args.save = SAVE_NAMES[args.experiment]
+    nets = EXPERIMENTS[args.experiment]
+    if args.nets is not None:
+        unknown = [name for name in args.nets if name not in nets]
+        if unknown or len(set(args.nets)) != len(args.nets):
+            parser.error(f"--nets must name distinct nets of the {args.experiment} experiment ({', '.join(nets)}), "
+                         f"got {' '.join(args.nets)}")
+        nets = tuple(args.nets)
 
     def report(name: str, run: dict[str, Any]) -> None:
         print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "
@@ -313,7 +325,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     device = pick_device()
     data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
                           root=args.data, device=device, progress=not args.no_progress,
-                          checkpoint_dir=args.checkpoint_dir, on_net_end=report, nets=EXPERIMENTS[args.experiment])
+                          checkpoint_dir=args.checkpoint_dir, on_net_end=report, nets=nets,
+                          amp={"auto": None, "on": True, "off": False}[args.amp])
     if args.save:
         command = command_line("python -m helpers.degradation", argv)
         # wall time: the sum over the nets (a resumed run counts the sessions before it too)
