@@ -1,0 +1,243 @@
+"""What the shortcuts do, measured on trained networks (notebook 07).
+
+* Lesions (Veit et al., 2016): delete a block, so that it computes its shortcut only, and measure the
+  test error; then delete k blocks at random.
+* Paths: a net of n residual blocks is a sum of 2**n paths; C(n, k) of them pass through k branches.
+* Loss landscapes (Li et al., 2018): the training loss along filter-normalised random directions, and
+  the top Hessian eigenvalue by power iteration on Hessian-vector products.
+
+Everything here runs the network in eval mode (batch norm uses its running statistics), so that a
+loss is a function of the weights alone, and works on ``helpers.models`` ResNets of any depth.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Iterator, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from helpers.arguments import integer
+from helpers.models import ResNet
+
+# --------------------------------------------------------------------------- lesions
+
+def blocks(model: ResNet) -> list[tuple[str, nn.Module]]:
+    """Every block in forward order, named as in the state dict (``'layer2.0'``)."""
+    if not isinstance(model, ResNet):
+        raise TypeError(f"model must be a helpers.models.ResNet, got {type(model).__name__}")
+    return [(f"{stage_name}.{i}", block) for stage_name, stage in zip(model.stage_names, model.stages(), strict=True)
+            for i, block in enumerate(stage)]
+
+
+def changes_shape(block: nn.Module) -> bool:
+    """Whether the block's output differs in shape from its input (stride 2, more channels)."""
+    last = getattr(block, "conv3", None) or block.conv2  # Bottleneck, else BasicBlock
+    return block.downsample is not None or block.conv1.stride != (1, 1) or block.conv1.in_channels != last.out_channels
+
+
+def downsampling(model: ResNet) -> list[str]:
+    """The blocks that change the shape: a residual net's have a shortcut that is not the identity; a
+    plain net's cannot be deleted at all."""
+    return [name for name, block in blocks(model) if changes_shape(block)]
+
+
+def shortcut(block: nn.Module, x: Tensor) -> Tensor:
+    """What a deleted block computes: its shortcut alone (the identity, or option A's subsample-and-pad).
+    In a trained post-activation ResNet the block's input is a ReLU output, so the final ReLU changes nothing.
+    A plain net's block that changes the shape has no shortcut, so it cannot be deleted."""
+    if block.downsample is not None:
+        return block.downsample(x)
+    if changes_shape(block):
+        raise ValueError("this block changes the shape and has no shortcut (a plain net's): it cannot be deleted")
+    return x
+
+
+class Lesioned(nn.Module):
+    """A block with its residual branch deleted: ``y = shortcut(x)``."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: Tensor) -> Tensor:
+        return shortcut(self.block, x)
+
+
+@contextlib.contextmanager
+def lesioned(model: ResNet, names: Iterable[str]) -> Iterator[ResNet]:
+    """Within the block, ``model`` runs with the blocks ``names`` deleted (see :class:`Lesioned`).
+
+    >>> with lesioned(model, ["layer2.3"]):
+    ...     error = 1 - evaluate(model, loader)["acc"]
+    """
+    table = dict(blocks(model))
+    names = list(names)
+    unknown = [name for name in names if name not in table]
+    if unknown:
+        raise ValueError(f"names must be blocks of the model ({', '.join(table)}), got {unknown}")
+    stages = {stage_name: stage for stage_name, stage in zip(model.stage_names, model.stages(), strict=True)}
+    originals = {}
+    try:
+        for name in names:
+            stage_name, index = name.split(".")
+            originals[name] = table[name]
+            stages[stage_name][int(index)] = Lesioned(table[name])
+        yield model
+    finally:
+        for name, block in originals.items():
+            stage_name, index = name.split(".")
+            stages[stage_name][int(index)] = block
+
+
+@torch.no_grad()
+def lesion_errors(model: ResNet, images: Tensor, labels: Tensor, lesions: Sequence[Sequence[str]],
+                  batch_size: int = 500) -> list[float]:
+    """Test error (0..1) of ``model`` on ``images`` with each set of blocks in ``lesions`` deleted (an
+    empty set: the intact net). The same numbers as evaluating under :func:`lesioned`, computed once per
+    batch up to the first deleted block: the blocks before it see the intact net's activations."""
+    table = blocks(model)
+    order = {name: i for i, (name, _) in enumerate(table)}
+    for lesion in lesions:
+        unknown = [name for name in lesion if name not in order]
+        if unknown:
+            raise ValueError(f"lesions must name blocks of the model ({', '.join(order)}), got {unknown}")
+    was_training = model.training
+    model.eval()
+    wrong = torch.zeros(len(lesions))
+    try:
+        for start in range(0, len(images), batch_size):
+            x, y = images[start:start + batch_size], labels[start:start + batch_size]
+            h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+            inputs = []  # the intact net's input to every block
+            for _, block in table:
+                inputs.append(h)
+                h = block(h)
+            intact = h
+            for i, lesion in enumerate(lesions):
+                deleted = {order[name] for name in lesion}
+                first = min(deleted, default=len(table))
+                h = inputs[first] if deleted else intact
+                for j in range(first, len(table)):
+                    h = shortcut(table[j][1], h) if j in deleted else table[j][1](h)
+                logits = model.fc(torch.flatten(model.avgpool(h), 1))
+                wrong[i] += (logits.argmax(1) != y).sum()
+    finally:
+        model.train(was_training)
+    return (wrong / len(images)).tolist()
+
+
+def random_lesions(candidates: Sequence[str], k: int, draws: int, seed: int = 0) -> list[list[str]]:
+    """``draws`` different random sets of ``k`` blocks out of ``candidates`` (fewer when fewer exist)."""
+    integer("k", k, 0, len(candidates))
+    integer("draws", draws)
+    generator = torch.Generator().manual_seed(seed)
+    possible = math.comb(len(candidates), k)
+    chosen: list[list[str]] = []
+    while len(chosen) < min(draws, possible):
+        pick = sorted(torch.randperm(len(candidates), generator=generator)[:k].tolist())
+        lesion = [candidates[i] for i in pick]
+        if lesion not in chosen:
+            chosen.append(lesion)
+    return chosen
+
+
+# --------------------------------------------------------------------------- paths
+
+def path_counts(n: int) -> list[int]:
+    """How many of the 2**n paths through n residual blocks pass through k residual branches, k = 0..n:
+    each block is passed either through its branch or through its shortcut, so C(n, k)."""
+    integer("n", n, 0)
+    return [math.comb(n, k) for k in range(n + 1)]
+
+
+# --------------------------------------------------------------------------- loss landscapes
+
+def filter_normalised_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:
+    """A random direction in weight space, one tensor per parameter (Li et al., 2018): Gaussian, then
+    each filter (output channel of a convolution, row of a linear layer) rescaled to the norm of the same
+    filter of the weights. Biases and batch-norm parameters get zero (Li et al.'s "ignore biasbn"),
+    since batch norm makes the loss blind to the scale of the filter before it."""
+    direction = []
+    for weight in model.parameters():
+        if weight.dim() <= 1:
+            direction.append(torch.zeros_like(weight))
+            continue
+        d = torch.randn(weight.shape, generator=generator).to(weight)
+        dims = tuple(range(1, weight.dim()))
+        norm = torch.linalg.vector_norm
+        d = d * (norm(weight, dim=dims, keepdim=True) / norm(d, dim=dims, keepdim=True).clamp_min(1e-12))
+        direction.append(d)
+    return direction
+
+
+@torch.no_grad()
+def loss_on_grid(model: nn.Module, directions: Sequence[Sequence[Tensor]], coordinates: Sequence[Sequence[float]],
+                 images: Tensor, labels: Tensor, batch_size: int = 500) -> list[float]:
+    """The mean cross-entropy on ``images`` at weights ``w + sum_i c_i d_i`` for each point ``c`` of
+    ``coordinates`` (each a tuple with one number per direction), in eval mode. The weights are restored."""
+    params = list(model.parameters())
+    for d in directions:
+        if len(d) != len(params) or any(a.shape != p.shape for a, p in zip(d, params, strict=False)):
+            raise ValueError("directions must hold one tensor per model parameter, shaped like it")
+    original = [p.detach().clone() for p in params]
+    was_training = model.training
+    model.eval()
+    losses = []
+    try:
+        for point in coordinates:
+            if len(point) != len(directions):
+                raise ValueError(f"each coordinate needs {len(directions)} numbers, got {point!r}")
+            for p, w, *ds in zip(params, original, *directions, strict=True):
+                p.copy_(w + sum(c * d for c, d in zip(point, ds, strict=True)))
+            total = 0.0
+            for start in range(0, len(images), batch_size):
+                x, y = images[start:start + batch_size], labels[start:start + batch_size]
+                total += nn.functional.cross_entropy(model(x), y, reduction="sum").item()
+            losses.append(total / len(images))
+    finally:
+        for p, w in zip(params, original, strict=True):
+            p.copy_(w)
+        model.train(was_training)
+    return losses
+
+
+def top_hessian_eigenvalue(model: nn.Module, images: Tensor, labels: Tensor, iterations: int = 20,
+                           seed: int = 0, batch_size: int = 500) -> float:
+    """The largest-magnitude eigenvalue of the Hessian of the mean training loss (eval mode) with respect
+    to all parameters, by power iteration: v <- Hv / |Hv|, with Hv from a second backward pass
+    (Pearlmutter's trick), never forming H. Returns the Rayleigh quotient v.Hv of the last iterate."""
+    integer("iterations", iterations)
+    params = [p for p in model.parameters() if p.requires_grad]
+    generator = torch.Generator().manual_seed(seed)
+    v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
+    norm = torch.sqrt(sum((t * t).sum() for t in v))
+    v = [t / norm for t in v]
+    was_training = model.training
+    model.eval()
+    try:
+        eigenvalue = 0.0
+        for _ in range(iterations):
+            hv = hessian_vector_product(model, params, v, images, labels, batch_size)
+            eigenvalue = sum((a * b).sum() for a, b in zip(hv, v, strict=True)).item()
+            norm = torch.sqrt(sum((t * t).sum() for t in hv))
+            v = [t / norm for t in hv]
+    finally:
+        model.train(was_training)
+        model.zero_grad(set_to_none=True)
+    return eigenvalue
+
+
+def hessian_vector_product(model: nn.Module, params: list[Tensor], v: list[Tensor], images: Tensor, labels: Tensor,
+                           batch_size: int = 500) -> list[Tensor]:
+    """H v for the mean cross-entropy over ``images``: the gradient of (dL/dw . v), summed over batches."""
+    total = [torch.zeros_like(p) for p in params]
+    for start in range(0, len(images), batch_size):
+        x, y = images[start:start + batch_size], labels[start:start + batch_size]
+        loss = nn.functional.cross_entropy(model(x), y, reduction="sum") / len(images)
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * t).sum() for g, t in zip(grads, v, strict=True))
+        for acc, h in zip(total, torch.autograd.grad(dot, params), strict=True):
+            acc += h
+    return total

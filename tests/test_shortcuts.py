@@ -1,0 +1,149 @@
+"""helpers.shortcuts, checked against the plain ways of computing the same numbers."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import shortcuts
+from helpers.models import cifar_resnet
+
+
+def _trained_like(depth=8, residual=True, seed=0):
+    """A CIFAR net with random weights and random batch-norm statistics (eval mode then does something)."""
+    torch.manual_seed(seed)
+    model = cifar_resnet(depth, residual=residual)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def _data(n=40, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, 32, 32, generator=generator), torch.randint(0, 10, (n,), generator=generator)
+
+
+def test_blocks_and_downsampling_name_the_state_dict_entries(one_thread):
+    model = cifar_resnet(20)
+    names = [name for name, _ in shortcuts.blocks(model)]
+    assert names == [f"layer{s}.{i}" for s in (1, 2, 3) for i in range(3)]
+    assert shortcuts.downsampling(model) == ["layer2.0", "layer3.0"]
+    with pytest.raises(TypeError, match="model must be a helpers.models.ResNet"):
+        shortcuts.blocks(nn.Linear(2, 2))
+
+
+def test_a_lesioned_block_computes_its_shortcut_and_is_restored(one_thread):
+    model = _trained_like()
+    x, _ = _data(4)
+    before = [id(block) for _, block in shortcuts.blocks(model)]
+    with torch.no_grad():
+        h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+        expected = model.layer1(h)  # layer1.0 deleted: the identity, then the intact layer1.1 ... (n=1: nothing)
+        expected = model.layer3(model.layer2[0].downsample(expected))  # layer2.0 deleted: subsample and pad
+        expected = model.fc(torch.flatten(model.avgpool(expected), 1))
+        with shortcuts.lesioned(model, ["layer2.0"]):
+            got = model(x)
+    torch.testing.assert_close(got, expected)
+    assert [id(block) for _, block in shortcuts.blocks(model)] == before
+    with pytest.raises(ValueError, match="names must be blocks of the model"), shortcuts.lesioned(model, ["layer9.0"]):
+        pass
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_lesion_errors_equal_evaluating_each_lesioned_net(residual, one_thread):
+    model = _trained_like(depth=20, residual=residual)
+    images, labels = _data(60)
+    candidates = [name for name, _ in shortcuts.blocks(model) if name not in shortcuts.downsampling(model)]
+    assert len(candidates) == 7
+    lesions = [[], ["layer1.0"], ["layer3.2"], ["layer2.1", "layer1.1"], *shortcuts.random_lesions(candidates, 4, 3)]
+    if residual:
+        lesions.append(["layer2.0", "layer3.0"])
+    got = shortcuts.lesion_errors(model, images, labels, lesions, batch_size=25)
+    for lesion, error in zip(lesions, got, strict=True):
+        with torch.no_grad(), shortcuts.lesioned(model, lesion):
+            expected = (model(images).argmax(1) != labels).float().mean().item()
+        assert error == pytest.approx(expected, abs=1e-6), lesion
+    with pytest.raises(ValueError, match="lesions must name blocks"):
+        shortcuts.lesion_errors(model, images, labels, [["fc"]])
+    if not residual:
+        assert shortcuts.downsampling(model) == ["layer2.0", "layer3.0"]
+        with pytest.raises(ValueError, match="changes the shape and has no shortcut"):
+            shortcuts.lesion_errors(model, images, labels, [["layer2.0"]])
+
+
+def test_random_lesions_are_distinct_seeded_and_bounded():
+    names = [f"b{i}" for i in range(6)]
+    draws = shortcuts.random_lesions(names, 2, 10, seed=3)
+    assert len(draws) == 10 and all(len(d) == 2 for d in draws)
+    assert len({tuple(d) for d in draws}) == 10
+    assert draws == shortcuts.random_lesions(names, 2, 10, seed=3) != shortcuts.random_lesions(names, 2, 10, seed=4)
+    assert len(shortcuts.random_lesions(names, 6, 5)) == 1  # only one way to delete all six
+    with pytest.raises(ValueError, match="k must be an int between 0 and 6"):
+        shortcuts.random_lesions(names, 7, 1)
+
+
+def test_path_counts_are_binomial():
+    counts = shortcuts.path_counts(27)
+    assert sum(counts) == 2**27 and counts[0] == counts[27] == 1 and counts[13] == math.comb(27, 13)
+    assert max(range(28), key=counts.__getitem__) in (13, 14)
+    with pytest.raises(ValueError, match="n must be"):
+        shortcuts.path_counts(-1)
+
+
+def test_filter_normalised_direction_matches_each_filters_norm(one_thread):
+    model = _trained_like()
+    direction = shortcuts.filter_normalised_direction(model, torch.Generator().manual_seed(0))
+    for (name, weight), d in zip(model.named_parameters(), direction, strict=True):
+        assert d.shape == weight.shape
+        if weight.dim() == 1:
+            assert not d.any(), f"{name}: biases and batch-norm parameters stay put"
+        else:
+            for w_filter, d_filter in zip(weight, d, strict=True):
+                assert d_filter.norm().item() == pytest.approx(w_filter.norm().item(), rel=1e-5)
+
+
+def test_loss_on_grid_moves_the_weights_and_restores_them(one_thread):
+    model = _trained_like()
+    images, labels = _data(30)
+    generator = torch.Generator().manual_seed(0)
+    d1 = shortcuts.filter_normalised_direction(model, generator)
+    d2 = shortcuts.filter_normalised_direction(model, generator)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    losses = shortcuts.loss_on_grid(model, [d1, d2], [(0, 0), (0.3, -0.2)], images, labels, batch_size=7)
+    moved = _trained_like()
+    with torch.no_grad():
+        for p, a, b in zip(moved.parameters(), d1, d2, strict=True):
+            p += 0.3 * a - 0.2 * b
+        expected = [nn.functional.cross_entropy(m(images), labels).item() for m in (model, moved)]
+    assert losses == pytest.approx(expected, rel=1e-5)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="each coordinate needs 2 numbers"):
+        shortcuts.loss_on_grid(model, [d1, d2], [(0,)], images, labels)
+
+
+def test_power_iteration_finds_the_top_eigenvalue_of_the_explicit_hessian(one_thread):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5), nn.Tanh(), nn.Linear(5, 3)).double()
+    images = torch.randn(20, 3, 2, 2, dtype=torch.float64)
+    labels = torch.randint(0, 3, (20,))
+    names = [name for name, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    def loss(vector):
+        tensors, offset = {}, 0
+        for name, shape in zip(names, shapes, strict=True):
+            tensors[name] = vector[offset:offset + shape.numel()].view(shape)
+            offset += shape.numel()
+        return nn.functional.cross_entropy(torch.func.functional_call(model, tensors, (images,)), labels)
+
+    eigenvalues = torch.linalg.eigvalsh(torch.func.hessian(loss)(flat))
+    top = eigenvalues[eigenvalues.abs().argmax()].item()
+    got = shortcuts.top_hessian_eigenvalue(model, images, labels, iterations=300, batch_size=8)
+    assert got == pytest.approx(top, rel=1e-4)
