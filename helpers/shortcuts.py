@@ -152,6 +152,74 @@ def path_counts(n: int) -> list[int]:
     return [math.comb(n, k) for k in range(n + 1)]
 
 
+class Routed(nn.Module):
+    """A block with the same output as ``block`` whose backward pass goes through one route only: its
+    residual branch (``branch=True``) or its shortcut. The forward values do not change, so the ReLU masks
+    and batch-norm statistics are the intact net's, and the backward pass is linear in the gradient: the
+    input gradient of the whole net is the sum of the gradients of all 2**n routings, one per path."""
+
+    def __init__(self, block: nn.Module, branch: bool) -> None:
+        super().__init__()
+        if not getattr(block, "residual", False):
+            raise ValueError("only a residual block has two routes (this one has no shortcut)")
+        self.block, self.branch = block, branch
+
+    def forward(self, x: Tensor) -> Tensor:
+        b = self.block
+        x_branch, x_shortcut = (x, x.detach()) if self.branch else (x.detach(), x)
+        if hasattr(b, "conv3"):  # Bottleneck
+            out = b.relu(b.bn2(b.conv2(b.relu(b.bn1(b.conv1(x_branch))))))
+            out = b.bn3(b.conv3(out))
+        else:
+            out = b.bn2(b.conv2(b.relu(b.bn1(b.conv1(x_branch)))))
+        return b.relu(out + shortcut(b, x_shortcut))
+
+
+def input_gradient_along(model: ResNet, branches: Sequence[bool], images: Tensor, labels: Tensor) -> Tensor:
+    """The gradient of the summed cross-entropy with respect to ``images`` through one path only: block i
+    is passed through its residual branch where ``branches[i]`` and through its shortcut elsewhere (eval
+    mode). Summed over all 2**n paths this is the ordinary input gradient."""
+    table = blocks(model)
+    if len(branches) != len(table):
+        raise ValueError(f"branches must hold one bool per block ({len(table)}), got {len(branches)}")
+    stages = dict(zip(model.stage_names, model.stages(), strict=True))
+    was_training = model.training
+    model.eval()
+    try:
+        for (name, block), branch in zip(table, branches, strict=True):
+            stage_name, index = name.split(".")
+            stages[stage_name][int(index)] = Routed(block, bool(branch))
+        x = images.clone().requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(x), labels, reduction="sum")
+        (gradient,) = torch.autograd.grad(loss, x)
+    finally:
+        for name, block in table:
+            stage_name, index = name.split(".")
+            stages[stage_name][int(index)] = block
+        model.train(was_training)
+    return gradient
+
+
+def gradient_by_path_length(model: ResNet, images: Tensor, labels: Tensor, samples: int = 10,
+                            seed: int = 0) -> list[float]:
+    """Veit et al.'s measurement: for each path length k = 0..n (the number of residual branches a path
+    passes through), the mean norm of the input gradient along one path of that length, averaged over
+    ``samples`` random paths and over the images. Times :func:`path_counts`, it estimates how much
+    gradient all paths of length k carry together (an upper bound: paths can cancel)."""
+    integer("samples", samples)
+    n = len(blocks(model))
+    generator = torch.Generator().manual_seed(seed)
+    means = []
+    for k in range(n + 1):
+        norms = []
+        for _ in range(min(samples, math.comb(n, k))):
+            chosen = set(torch.randperm(n, generator=generator)[:k].tolist())
+            gradient = input_gradient_along(model, [i in chosen for i in range(n)], images, labels)
+            norms.append(torch.linalg.vector_norm(gradient.flatten(1), dim=1).mean().item())
+        means.append(sum(norms) / len(norms))
+    return means
+
+
 # --------------------------------------------------------------------------- loss landscapes
 
 def filter_normalised_direction(model: nn.Module, generator: torch.Generator) -> list[Tensor]:

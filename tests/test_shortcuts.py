@@ -96,6 +96,25 @@ def test_path_counts_are_binomial():
         shortcuts.path_counts(-1)
 
 
+def test_the_paths_gradients_add_up_to_the_input_gradient(one_thread):
+    import itertools
+
+    model = _trained_like(depth=8).double()  # 3 blocks: 8 paths
+    images, labels = _data(6)
+    images = images.double()
+    total = sum(shortcuts.input_gradient_along(model, list(routing), images, labels)
+                for routing in itertools.product([False, True], repeat=3))
+    x = images.clone().requires_grad_(True)
+    nn.functional.cross_entropy(model(x), labels, reduction="sum").backward()
+    torch.testing.assert_close(total, x.grad)
+    only_shortcuts = shortcuts.input_gradient_along(model, [False] * 3, images, labels)
+    assert 0 < only_shortcuts.norm() < x.grad.norm() * 10
+    means = shortcuts.gradient_by_path_length(model, images, labels, samples=5)
+    assert len(means) == 4 and all(m > 0 for m in means)
+    with pytest.raises(ValueError, match="only a residual block has two routes"):
+        shortcuts.input_gradient_along(_trained_like(depth=8, residual=False), [True] * 3, images.float(), labels)
+
+
 def test_filter_normalised_direction_matches_each_filters_norm(one_thread):
     model = _trained_like()
     direction = shortcuts.filter_normalised_direction(model, torch.Generator().manual_seed(0))
