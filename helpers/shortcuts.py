@@ -15,8 +15,11 @@ import contextlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from helpers.arguments import integer
 from helpers.models import ResNet
@@ -93,7 +96,7 @@ def lesioned(model: ResNet, names: Iterable[str]) -> Iterator[ResNet]:
 
 @torch.no_grad()
 def lesion_errors(model: ResNet, images: Tensor, labels: Tensor, lesions: Sequence[Sequence[str]],
-                  batch_size: int = 500) -> list[float]:
+                  batch_size: int = 500, progress: bool = False) -> list[float]:
     """Test error (0..1) of ``model`` on ``images`` with each set of blocks in ``lesions`` deleted (an
     empty set: the intact net). The same numbers as evaluating under :func:`lesioned`, computed once per
     batch up to the first deleted block: the blocks before it see the intact net's activations."""
@@ -107,7 +110,7 @@ def lesion_errors(model: ResNet, images: Tensor, labels: Tensor, lesions: Sequen
     model.eval()
     wrong = torch.zeros(len(lesions))
     try:
-        for start in range(0, len(images), batch_size):
+        for start in tqdm(range(0, len(images), batch_size), desc="lesions", disable=not progress, leave=False):
             x, y = images[start:start + batch_size], labels[start:start + batch_size]
             h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
             inputs = []  # the intact net's input to every block
@@ -141,6 +144,68 @@ def random_lesions(candidates: Sequence[str], k: int, draws: int, seed: int = 0)
         if lesion not in chosen:
             chosen.append(lesion)
     return chosen
+
+
+def lesion_study(model: ResNet, images: Tensor, labels: Tensor, max_k: int = 10, draws: int = 5, seed: int = 0,
+                 batch_size: int = 500, progress: bool = False) -> dict:
+    """Veit et al.'s two experiments, as JSON-ready numbers: the test error with each single block deleted
+    (None for a plain net's shape-changing blocks, which cannot be), and with k = 1..``max_k`` random
+    blocks deleted out of those that keep the shape (``draws`` different sets per k)."""
+    names = [name for name, _ in blocks(model)]
+    shape_changing = downsampling(model)
+    residual = all(getattr(block, "residual", False) for _, block in blocks(model))
+    candidates = [name for name in names if name not in shape_changing]
+    singles = [name for name in names if residual or name not in shape_changing]
+    random_sets = {k: random_lesions(candidates, k, draws, seed + k) for k in range(1, min(max_k, len(candidates)) + 1)}
+    lesions = [[]] + [[name] for name in singles] + [lesion for sets in random_sets.values() for lesion in sets]
+    errors = iter(lesion_errors(model, images, labels, lesions, batch_size, progress))
+    intact = next(errors)
+    single = {name: (next(errors) if name in singles else None) for name in names}
+    return {"blocks": names, "downsampling": shape_changing, "residual": residual, "images": len(images),
+            "intact_error": intact, "single": single,
+            "random": {str(k): {"lesions": sets, "errors": [next(errors) for _ in sets]} for k, sets in random_sets.items()}}
+
+
+def plot_lesions(studies: dict[str, dict], title: str = "", axes=None):
+    """Left: test error with each single block deleted (downsampling blocks marked); right: test error
+    against the number k of random blocks deleted (each draw a dot, the mean a line). One colour per net."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    fig = axes[0].figure
+    for i, (label, study) in enumerate(studies.items()):
+        color = f"C{i}"
+        xs = range(len(study["blocks"]))
+        single = [None if e is None else 100 * e for e in study["single"].values()]
+        axes[0].plot(xs, [float("nan") if e is None else e for e in single], marker="o", markersize=3,
+                     color=color, label=f"{label} (intact {100 * study['intact_error']:.1f}%)")
+        axes[0].axhline(100 * study["intact_error"], color=color, linewidth=0.8, linestyle=":")
+        ks = [0] + [int(k) for k in study["random"]]
+        means = [100 * study["intact_error"]] + [100 * sum(r["errors"]) / len(r["errors"])
+                                                 for r in study["random"].values()]
+        axes[1].plot(ks, means, color=color, label=label)
+        for k, r in study["random"].items():
+            axes[1].scatter([int(k)] * len(r["errors"]), [100 * e for e in r["errors"]], color=color, s=8, alpha=0.5)
+    first = next(iter(studies.values()))
+    for j, name in enumerate(first["blocks"]):
+        if name in first["downsampling"]:
+            axes[0].axvline(j, color="0.6", linewidth=0.8)
+            axes[0].text(j + 0.2, 0.97, f"{name} (downsampling)", transform=axes[0].get_xaxis_transform(),
+                         fontsize=7, va="top", color="0.4")
+    axes[0].set_xlabel("deleted block (forward order)")
+    axes[0].set_ylabel("test error (%)")
+    axes[0].set_title("one block deleted")
+    axes[1].axhline(90, color="0.5", linewidth=0.8, linestyle="--")
+    axes[1].text(0.2, 88, "chance (90%)", fontsize=7, va="top", color="0.4")
+    axes[1].set_xlabel("number of random blocks deleted, k")
+    axes[1].set_title("k blocks deleted (dots: draws, line: mean)")
+    for ax in axes:
+        ax.set_ylim(0, 100)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="center right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 # --------------------------------------------------------------------------- paths
@@ -242,7 +307,7 @@ def filter_normalised_direction(model: nn.Module, generator: torch.Generator) ->
 
 @torch.no_grad()
 def loss_on_grid(model: nn.Module, directions: Sequence[Sequence[Tensor]], coordinates: Sequence[Sequence[float]],
-                 images: Tensor, labels: Tensor, batch_size: int = 500) -> list[float]:
+                 images: Tensor, labels: Tensor, batch_size: int = 500, progress: bool = False) -> list[float]:
     """The mean cross-entropy on ``images`` at weights ``w + sum_i c_i d_i`` for each point ``c`` of
     ``coordinates`` (each a tuple with one number per direction), in eval mode. The weights are restored."""
     params = list(model.parameters())
@@ -254,7 +319,7 @@ def loss_on_grid(model: nn.Module, directions: Sequence[Sequence[Tensor]], coord
     model.eval()
     losses = []
     try:
-        for point in coordinates:
+        for point in tqdm(coordinates, desc="loss", disable=not progress, leave=False):
             if len(point) != len(directions):
                 raise ValueError(f"each coordinate needs {len(directions)} numbers, got {point!r}")
             for p, w, *ds in zip(params, original, *directions, strict=True):
@@ -309,3 +374,53 @@ def hessian_vector_product(model: nn.Module, params: list[Tensor], v: list[Tenso
         for acc, h in zip(total, torch.autograd.grad(dot, params), strict=True):
             acc += h
     return total
+
+
+def landscape(model: nn.Module, images: Tensor, labels: Tensor, steps: int = 11, span: float = 1.0, seed: int = 0,
+              hessian_iterations: int = 20, batch_size: int = 500, progress: bool = False) -> dict:
+    """Li et al.'s slices of the loss around ``model``'s weights, as JSON-ready numbers: along one
+    filter-normalised direction (``steps`` points in [-span, span]), on the plane of two
+    (``steps`` x ``steps``), and the top Hessian eigenvalue (sharpness), all on ``images`` in eval mode.
+    The directions come from ``seed``, so two nets of the same shape get the same random draw."""
+    integer("steps", steps, 2)
+    generator = torch.Generator().manual_seed(seed)
+    d1 = filter_normalised_direction(model, generator)
+    d2 = filter_normalised_direction(model, generator)
+    alphas = torch.linspace(-span, span, steps).tolist()
+    line = loss_on_grid(model, [d1], [(a,) for a in alphas], images, labels, batch_size, progress)
+    plane = loss_on_grid(model, [d1, d2], [(a, b) for b in alphas for a in alphas], images, labels, batch_size, progress)
+    return {"alphas": alphas, "loss_1d": line, "loss_2d": [plane[i * steps:(i + 1) * steps] for i in range(steps)],
+            "top_eigenvalue": top_hessian_eigenvalue(model, images, labels, hessian_iterations, seed, batch_size),
+            "images": len(images), "seed": seed}
+
+
+def plot_landscapes(landscapes: dict[str, dict], title: str = "", levels: int = 20):
+    """One row: the 1-D slices of every net on shared axes, then each net's 2-D contours on one shared
+    colour scale (log of the loss), so that a flatter bowl reads as wider rings of the same colours."""
+    n = len(landscapes)
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.8))
+    lows = [min(min(row) for row in ls["loss_2d"]) for ls in landscapes.values()]
+    highs = [max(max(row) for row in ls["loss_2d"]) for ls in landscapes.values()]
+    contour_levels = np.geomspace(max(min(lows), 1e-3), max(highs), levels)
+    for i, (label, ls) in enumerate(landscapes.items()):
+        axes[0].plot(ls["alphas"], ls["loss_1d"], color=f"C{i}",
+                     label=f"{label} (top Hessian eigenvalue {ls['top_eigenvalue']:.3g})")
+        ax = axes[i + 1]
+        grid = np.array(ls["loss_2d"])
+        filled = ax.contourf(ls["alphas"], ls["alphas"], grid, levels=contour_levels, cmap="viridis",
+                             norm=plt.matplotlib.colors.LogNorm(contour_levels[0], contour_levels[-1]))
+        ax.contour(ls["alphas"], ls["alphas"], grid, levels=contour_levels, colors="white", linewidths=0.3)
+        ax.plot(0, 0, marker="+", color="red")
+        ax.set_title(f"{label}: training loss on a plane")
+        ax.set_xlabel("direction 1")
+        ax.set_ylabel("direction 2")
+    fig.colorbar(filled, ax=axes[1:], label="training loss (log scale, same for every net)")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("step along a filter-normalised direction")
+    axes[0].set_ylabel("training loss (log scale)")
+    axes[0].set_title("a 1-D slice")
+    axes[0].grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

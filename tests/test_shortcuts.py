@@ -166,3 +166,29 @@ def test_power_iteration_finds_the_top_eigenvalue_of_the_explicit_hessian(one_th
     top = eigenvalues[eigenvalues.abs().argmax()].item()
     got = shortcuts.top_hessian_eigenvalue(model, images, labels, iterations=300, batch_size=8)
     assert got == pytest.approx(top, rel=1e-4)
+
+
+def test_lesion_study_and_landscape_are_json_ready_and_plot(one_thread):
+    import json
+
+    images, labels = _data(20)
+    studies = {}
+    for residual in (True, False):
+        model = _trained_like(depth=8, residual=residual)
+        study = shortcuts.lesion_study(model, images, labels, max_k=3, draws=2, batch_size=7)
+        with torch.no_grad(), shortcuts.lesioned(model, ["layer1.0"]):
+            expected = (model(images).argmax(1) != labels).float().mean().item()
+        assert study["single"]["layer1.0"] == pytest.approx(expected, abs=1e-6)
+        assert study["downsampling"] == ["layer2.0", "layer3.0"]
+        assert (study["single"]["layer2.0"] is None) == (not residual)
+        assert list(study["random"]) == ["1"]  # only one block of depth 8 keeps the shape
+        studies["ResNet-8" if residual else "plain-8"] = json.loads(json.dumps(study))
+    assert shortcuts.plot_lesions(studies).axes[0].get_ylabel() == "test error (%)"
+    model = _trained_like(depth=8)
+    ls = shortcuts.landscape(model, images, labels, steps=3, span=0.5, hessian_iterations=3)
+    json.dumps(ls)
+    assert len(ls["loss_2d"]) == 3 and all(len(row) == 3 for row in ls["loss_2d"])
+    assert ls["loss_1d"][1] == pytest.approx(ls["loss_2d"][1][1], rel=1e-5)  # both pass through the weights
+    assert ls["loss_1d"][1] == pytest.approx(nn.functional.cross_entropy(model(images), labels).item(), rel=1e-5)
+    fig = shortcuts.plot_landscapes({"a": ls, "b": ls})
+    assert len(fig.axes) == 4  # the 1-D slices, two contour plots, a shared colour bar
