@@ -161,20 +161,42 @@ def test_write_student_edition(tmp_path):
 # Grading, in real kernels
 # ------------------------------------------------------------------------------------------------
 
+def answered(nb: nbformat.NotebookNode, bodies: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with the solution of each grade id in ``bodies`` replaced (the learner's answers)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if student.is_solution(cell) and grade_id in bodies:
+            cell.source = student.replace_solution(cell.source, bodies[grade_id], keep_markers=True)
+    return nb
+
+
+def write(folder: Path, notebooks: dict[str, nbformat.NotebookNode | str]) -> Path:
+    """Write notebooks (or raw text) into ``folder``; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        if isinstance(nb, str):
+            (folder / name).write_text(nb)
+        else:
+            nbformat.write(nb, folder / name)
+    return folder
+
+
 @pytest.mark.slow
 def test_grade_table_with_a_passing_and_a_failing_exercise(tmp_path, capsys):
-    submitted = tiny_notebook([
+    master = tiny_notebook([
         ("ex_good", "return x + OFFSET", passing_check("ex_good")),
-        ("ex_bad", "return x - OFFSET", passing_check("ex_bad")),
-        ("ex_stub", "raise NotImplementedError()",
+        ("ex_bad", "return x + OFFSET", passing_check("ex_bad")),
+        ("ex_stub", "return x + OFFSET",
          "from helpers.checks import exercise_check, passed\n"
          "@exercise_check('ex_stub')\ndef check(f):\n    f(1)\n    passed('ex_stub')\ncheck(ex_stub)"),
-        ("ex_crash", "return x +", passing_check("ex_crash")),  # a syntax error in the learner's cell
+        ("ex_crash", "return x + OFFSET", passing_check("ex_crash")),
     ])
-    folder = tmp_path / "submissions"
-    folder.mkdir()
-    nbformat.write(submitted, folder / "01_tiny.ipynb")
-    results = student.grade(folder, master_dir=None, timeout=120)
+    submitted = answered(master, {"ex_bad": "return x - OFFSET", "ex_stub": "raise NotImplementedError()",
+                                  "ex_crash": "return x +"})  # the last: a syntax error in the learner's cell
+    masters = write(tmp_path / "masters", {"01_tiny.ipynb": master})
+    folder = write(tmp_path / "submissions", {"01_tiny.ipynb": submitted})
+    results = student.grade(folder, master_dir=masters, timeout=120)
     assert [(r.grade_id, r.passed) for r in results] == [
         ("ex_good", True), ("ex_bad", False), ("ex_stub", False), ("ex_crash", False)]
     assert results[0].message == "\u2714 ex_good: correct."
@@ -184,9 +206,9 @@ def test_grade_table_with_a_passing_and_a_failing_exercise(tmp_path, capsys):
     table = student.format_results(results)
     assert "ex_good" in table and "pass" in table and "FAIL" in table
     assert table.splitlines()[-1] == "total: 1 / 4 points (1 of 4 exercises passed)"
-    assert student.main(["--grade", str(folder), "--master", "none"]) == 0  # grading itself worked
+    assert student.main(["--grade", str(folder), "--master", str(masters)]) == 0  # grading itself worked
     assert "total: 1 / 4 points" in capsys.readouterr().out
-    assert student.main(["--grade", str(folder), "--master", "none", "--strict"]) == 1  # not everything passed
+    assert student.main(["--grade", str(folder), "--master", str(masters), "--strict"]) == 1  # not all passed
 
 
 @pytest.mark.slow
@@ -231,6 +253,113 @@ def test_grade_ignores_a_check_cell_the_learner_deleted(tmp_path):
         nbformat.write(nb, tmp_path / folder / "01_tiny.ipynb")
     results = student.grade(tmp_path / "submitted", master_dir=tmp_path / "master", timeout=120)
     assert [(r.grade_id, r.passed) for r in results] == [("ex_a", True), ("ex_b", True)]
+
+
+def test_grade_refuses_unreadable_unmatched_and_duplicate_files_and_counts_their_points(tmp_path):
+    """Nothing here is graded (no kernel starts): every file is refused, yet every master's points count."""
+    first = tiny_notebook([("ex_a", "return x + OFFSET", "assert ex_a(2) == 3")])
+    second = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3") for name in ("ex_b", "ex_c")])
+    masters = write(tmp_path / "masters", {"01_first.ipynb": first, "02_second.ipynb": second})
+    mixed = copy.deepcopy(first)
+    mixed.cells += second.cells[2:5]  # ex_b's solution and check: two grade ids of each master
+    notes = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('all good')")])
+    folder = write(tmp_path / "in", {"01_first.ipynb": '{"cells": [', "copy one.ipynb": second,
+                                     "copy two.ipynb": second, "mixed.ipynb": mixed, "notes.ipynb": notes})
+    results = student.grade(folder, masters, timeout=120)
+    refused = {r.notebook: r.message for r in results if r.grade_id == student.NOTEBOOK_ROW}
+    assert refused.keys() == {"01_first.ipynb", "copy one.ipynb", "copy two.ipynb", "mixed.ipynb", "notes.ipynb"}
+    assert refused["01_first.ipynb"].startswith("refused: cannot read it as a notebook")
+    assert refused["notes.ipynb"] == ("refused: it matches no master notebook: none of its cells carries one of "
+                                      "their nbgrader grade ids")
+    assert refused["mixed.ipynb"] == ("refused: it matches 01_first.ipynb and 02_second.ipynb equally well "
+                                      "(by nbgrader grade ids)")
+    assert refused["copy one.ipynb"] == ("refused: copy two.ipynb also matches 02_second.ipynb; "
+                                         "submit one file per notebook")
+    graded = [(r.notebook, r.grade_id, r.points, r.passed, r.message) for r in results
+              if r.grade_id != student.NOTEBOOK_ROW]
+    assert graded == [("01_first.ipynb", "ex_a", 1, False, "no submitted file matches it"),
+                      ("02_second.ipynb", "ex_b", 1, False, "more than one submitted file matches it (refused)"),
+                      ("02_second.ipynb", "ex_c", 1, False, "more than one submitted file matches it (refused)")]
+    table = student.format_results(results)
+    assert table.splitlines()[-1] == "total: 0 / 3 points (0 of 3 exercises passed); 5 submitted files refused"
+    assert "REFUSED" in table
+
+
+@pytest.mark.slow
+def test_a_renamed_submission_is_graded_by_content_with_its_masters_setup_and_checks(tmp_path):
+    master = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3, 'expected 3'")
+                            for name in ("ex_a", "ex_b")])
+    renamed = answered(master, {"ex_a": "raise NotImplementedError()"})  # ex_a a stub, ex_b solved
+    renamed.cells[1].source = "OFFSET = 0"  # an edited setup cell: ex_b would fail with it
+    for cell in renamed.cells:
+        if student.is_check(cell):  # fake checks, one of them without its nbgrader metadata
+            cell.source = "print('all good')"
+    del renamed.cells[-1].metadata["nbgrader"]
+    masters = write(tmp_path / "masters", {"01_tiny.ipynb": master})
+    folder = write(tmp_path / "in", {"01_tiny (1).ipynb": renamed})
+    results = student.grade(folder, masters, timeout=120)
+    assert [(r.notebook, r.grade_id, r.passed, r.submitted) for r in results] == [
+        ("01_tiny.ipynb", "ex_a", False, "01_tiny (1).ipynb"), ("01_tiny.ipynb", "ex_b", True, "01_tiny (1).ipynb")]
+    assert results[0].message == "NotImplementedError:"  # the master's check called the stub
+    table = student.format_results(results).splitlines()
+    assert table[-2:] == ["01_tiny (1).ipynb was graded as 01_tiny.ipynb (matched by its nbgrader grade ids)",
+                          "total: 1 / 2 points (1 of 2 exercises passed)"]
+
+
+RUNAWAY = ("while True:\n    try:\n        while True:\n            pass\n"
+           "    except KeyboardInterrupt:\n        pass  # swallows the grader's interrupt")
+
+
+@pytest.mark.slow
+def test_a_solution_that_swallows_keyboard_interrupt_gets_a_fresh_kernel_for_the_rest(tmp_path):
+    master = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3, 'expected 3'")
+                            for name in ("ex_runaway", "ex_after")])
+    masters = write(tmp_path / "masters", {"01_tiny.ipynb": master})
+    folder = write(tmp_path / "in", {"01_tiny.ipynb": answered(master, {"ex_runaway": RUNAWAY})})
+    results = student.grade(folder, masters, timeout=3)
+    assert [(r.grade_id, r.passed) for r in results] == [("ex_runaway", False), ("ex_after", True)]
+    assert results[0].message == ("CellTimeoutError: the check ran longer than 3 s and did not stop when "
+                                  "interrupted (does it catch KeyboardInterrupt?); a fresh kernel grades the "
+                                  "exercises after it")
+    row = next(line for line in student.format_results(results).splitlines() if "ex_runaway" in line)
+    assert "FAIL" in row and "did not stop when interrupted" in row
+
+
+@pytest.mark.slow
+def test_notebook_00_masters_pass_stubs_fail_and_fake_checks_change_nothing(tmp_path):
+    """The real notebook 00, renamed, exercise 1 a stub, every check replaced by a print; graded against
+    notebooks/: the master's other solutions pass, the stub fails, and the other notebooks count as zero."""
+    master = nbformat.read(student.NOTEBOOKS / "00_start_here.ipynb", as_version=4)
+    ids = [e.grade_id for e in student.exercises(master)]
+    submitted = copy.deepcopy(master)
+    for cell in submitted.cells:
+        if student.is_check(cell):
+            cell.source = "print('all good')"
+        elif student.is_solution(cell) and cell.metadata["nbgrader"]["grade_id"] == ids[0]:
+            cell.source = student.stub_source(cell.source)
+    folder = write(tmp_path / "in", {"00_start_here (1).ipynb": submitted})
+    results = student.grade(folder, student.NOTEBOOKS, timeout=300)
+    mine = [(r.grade_id, r.passed) for r in results if r.notebook == "00_start_here.ipynb"]
+    assert mine == [(ids[0], False)] + [(grade_id, True) for grade_id in ids[1:]], results
+    others = [r for r in results if r.notebook != "00_start_here.ipynb"]
+    assert others and all(r.message == "no submitted file matches it" for r in others)
+    total = sum(r.points for r in results)
+    assert total == sum(e.points for e in student.exercise_table())
+    assert student.format_results(results).splitlines()[-1] == (
+        f"total: {len(ids) - 1:g} / {total:g} points ({len(ids) - 1} of {len(results)} exercises passed)")
+
+
+def test_grading_on_the_command_line_says_what_is_wrong_in_one_line(tmp_path, capsys):
+    folder = write(tmp_path / "in", {"a.ipynb": tiny_notebook([("ex_a", "return 1", "pass")])})
+    for argv, message in (
+            (["--grade", str(tmp_path / "nowhere")], "nowhere does not exist"),
+            (["--grade", str(folder), "--master", "none"], "--master: none is not a folder of master notebooks"),
+            (["--grade", str(folder), "--master", str(tmp_path)], f"no master notebooks (*.ipynb) in {tmp_path}"),
+            (["--grade", str(folder), "--timeout", "0"], "--timeout: expected a positive number of seconds, got 0")):
+        with pytest.raises(SystemExit) as exit_:
+            student.main(argv)
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1].endswith(message), argv
 
 
 def test_no_markdown_cell_spells_out_nbgraders_delimiters():

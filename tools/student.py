@@ -12,7 +12,9 @@ signature, docstring and hints above it. Unlike ``nbgrader generate_assignment``
 marker lines, because the notebooks tell learners to write their code between them. A check cell (``grade: true``, ``locked: true``, grade id
 ``<exercise>_check``, ``points``) follows and calls ``helpers.checks``. Cells tagged ``setup`` define
 everything an exercise may use, so the grader runs only those, then each exercise's solution and
-check cells, in a fresh kernel per notebook: one broken exercise does not stop the others.
+check cells, in a fresh kernel per notebook: one broken exercise does not stop the others. It finds each
+submission's master by its grade ids (not its file name) and runs the master's setup and check cells,
+never the submission's.
 """
 from __future__ import annotations
 
@@ -267,13 +269,18 @@ def format_exercise_table(table: Iterable[Exercise], markdown: bool = False) -> 
 # Grading
 # ----------------------------------------------------------------------------------------------
 
+NOTEBOOK_ROW = "(notebook)"  # the grade id of a report row about a whole submitted file, not an exercise
+TIMEOUT_ENAME = "CellTimeoutError"  # the error a cell that ran past the grader's timeout gets
+
+
 @dataclass
 class Result:
-    notebook: str
-    grade_id: str
+    notebook: str  # the master's file name (for a refused file: the file's own name)
+    grade_id: str  # the exercise's grade id, or NOTEBOOK_ROW
     points: float
     passed: bool
     message: str  # first line of the check's output (pass) or of the error (fail)
+    submitted: str = ""  # the file graded for this notebook, when its name differs from the master's
 
     @property
     def score(self) -> float:
@@ -300,35 +307,49 @@ def _outputs_text(outputs: list) -> str:
     return "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
-def _master_for(path: Path, master_dir: Path | None) -> nbformat.NotebookNode | None:
-    if master_dir is None:
-        return None
-    candidate = Path(master_dir) / path.name
-    return nbformat.read(candidate, as_version=4) if candidate.exists() else None
+def _grade_ids(nb: nbformat.NotebookNode) -> set[str]:
+    return {gid for cell in nb.cells if (gid := _nbgrader(cell).get("grade_id"))}
 
 
-def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int = 300,
-                   kernel_name: str = "python3") -> list[Result]:
-    """Run one submitted notebook's setup cells, then each exercise's solution and check cell, in a
-    fresh kernel, and return one result per exercise.
+class Unmatched(ValueError):
+    """A submitted notebook that cannot be matched to exactly one master."""
 
-    With ``master_dir`` holding the original notebook of the same name, its setup and check cells
-    are used (a learner cannot pass by editing a check) and its exercise list decides what is graded
-    (a deleted exercise counts as failed); only the solution cells come from the submission. A cell
-    that runs longer than ``timeout`` seconds is interrupted and fails its exercise; a kernel that
-    dies is restarted (setup cells again) for the remaining exercises.
+
+def _master_for(submitted: nbformat.NotebookNode, masters: dict[str, nbformat.NotebookNode]) -> str:
+    """The name of the master that ``submitted`` was made from, found by content: the one sharing the most
+    nbgrader grade ids with it. File names do not count (browsers and LMSs save a re-download as
+    ``01_convolution_as_dot_product (1).ipynb``). Raises Unmatched saying why when none, or more than one, fits.
     """
+    ids = _grade_ids(submitted)
+    shared = {name: len(ids & _grade_ids(master)) for name, master in masters.items()}
+    best = max(shared.values(), default=0)
+    if best == 0:
+        raise Unmatched("it matches no master notebook: none of its cells carries one of their nbgrader grade ids")
+    tied = [name for name, n in shared.items() if n == best]
+    if len(tied) > 1:
+        raise Unmatched(f"it matches {' and '.join(tied)} equally well (by nbgrader grade ids)")
+    return tied[0]
 
-    path = Path(path)
-    submitted = nbformat.read(path, as_version=4)
-    master = _master_for(path, master_dir)
-    reference = master if master is not None else submitted
-    wanted = exercises(reference, path.name)
-    if master is not None:  # only the learner's solution cells are used: a moved or deleted check does not matter
-        solutions = {_nbgrader(c).get("grade_id"): c.source for c in submitted.cells if is_solution(c)}
-    else:
-        solutions = {e.grade_id: submitted.cells[e.solution_index].source for e in exercises(submitted, path.name)}
-    setups = setup_sources(reference)
+
+def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_name: str = "python3") -> list[Result]:
+    """Grade the submitted notebook ``path`` against ``master_path``, the master it was made from; one result
+    per exercise of the master.
+
+    Only the learner's solution cells (found by grade id) come from the submission: the master's setup cells
+    run first, in a fresh kernel, then each exercise's solution cell and the master's check cell. Editing,
+    deleting or moving a check or setup cell therefore changes nothing; a deleted exercise fails. A cell
+    that runs longer than ``timeout`` seconds is interrupted and fails its exercise. If the cell does not
+    stop when interrupted (a solution that catches KeyboardInterrupt), or the kernel dies, a fresh kernel
+    runs the setup cells again for the remaining exercises.
+    """
+    path, master_path = Path(path), Path(master_path)
+    name = master_path.name
+    submitted_name = path.name if path.name != name else ""
+    submitted, master = nbformat.read(path, as_version=4), nbformat.read(master_path, as_version=4)
+    wanted = exercises(master, name)
+    solutions = {_nbgrader(c).get("grade_id"): c.source for c in submitted.cells if is_solution(c)}
+    setups = setup_sources(master)
+    grace = min(timeout, 10)  # seconds an interrupted cell gets to stop before the kernel is replaced
 
     results: list[Result] = []
     pending = list(wanted)
@@ -341,15 +362,30 @@ def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int
                                                                     "language": "python"}})
             client = NotebookClient(
                 run, timeout=timeout, kernel_name=kernel_name, allow_errors=False, interrupt_on_timeout=True,
-                error_on_timeout={"ename": "TimeoutError", "evalue": f"the cell ran longer than {timeout} s",
+                error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"the cell ran longer than {timeout} s",
                                   "traceback": []},
                 resources={"metadata": {"path": str(path.parent.resolve())}})
 
-            def execute(source: str):
+            def execute(source: str, client=client, run=run):
                 cell = nbformat.v4.new_code_cell(source)
                 run.cells.append(cell)
                 client.execute_cell(cell, len(run.cells) - 1)
                 return cell
+
+            def stuck(error: CellExecutionError, client=client, execute=execute) -> bool:
+                """After a timeout: True if the interrupted cell still runs (a probe cell gets no reply within
+                ``grace`` seconds); the kernel is then killed, not shut down politely, when the client closes."""
+                if getattr(error, "ename", None) != TIMEOUT_ENAME:
+                    return False
+                client.timeout = grace
+                try:
+                    execute("pass")
+                except (CellExecutionError, DeadKernelError):
+                    client.shutdown_kernel = "immediate"
+                    return True
+                finally:
+                    client.timeout = timeout
+                return False
 
             with client.setup_kernel():
                 setup_error = None
@@ -360,33 +396,38 @@ def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int
                         setup_error = f"setup cell {k + 1} failed: {_error_message(error)}"
                         break
                 if setup_error:
-                    results += [Result(path.name, e.grade_id, e.points, False, setup_error) for e in pending]
+                    results += [Result(name, e.grade_id, e.points, False, setup_error, submitted_name) for e in pending]
                     pending = []
-                while pending:
+                restart = False  # the kernel died, or is stuck in a cell: a fresh one for the remaining exercises
+                while pending and not restart:
                     exercise = pending.pop(0)
-                    result = Result(path.name, exercise.grade_id, exercise.points, False, "")
+                    result = Result(name, exercise.grade_id, exercise.points, False, "", submitted_name)
                     results.append(result)
                     if exercise.grade_id not in solutions:
                         result.message = "the solution cell is missing from the submission"
                         continue
-                    try:
-                        execute(solutions[exercise.grade_id])
-                    except CellExecutionError as error:
-                        result.message = f"the solution cell raised {_error_message(error)}"
-                        continue
-                    except DeadKernelError:
-                        result.message = "the kernel died while running the solution cell"
-                        break  # a fresh kernel for the remaining exercises
-                    try:
-                        check = execute(reference.cells[exercise.check_index].source)
-                    except CellExecutionError as error:
-                        result.message = _error_message(error)
-                        continue
-                    except DeadKernelError:
-                        result.message = "the kernel died while running the check"
-                        break
-                    result.passed = True
-                    result.message = _first_line(_outputs_text(check.outputs)) or "passed"
+                    for what, source in (("solution cell", solutions[exercise.grade_id]),
+                                         ("check", master.cells[exercise.check_index].source)):
+                        try:
+                            cell = execute(source)
+                        except CellExecutionError as error:
+                            restart = stuck(error)
+                            if restart:
+                                result.message = (f"{TIMEOUT_ENAME}: the {what} ran longer than {timeout} s and did "
+                                                  f"not stop when interrupted (does it catch KeyboardInterrupt?); a "
+                                                  f"fresh kernel grades the exercises after it")
+                            elif what == "check":
+                                result.message = _error_message(error)
+                            else:
+                                result.message = f"the solution cell raised {_error_message(error)}"
+                            break
+                        except DeadKernelError:
+                            restart = True
+                            result.message = f"the kernel died while running the {what}; a fresh one grades the rest"
+                            break
+                    else:
+                        result.passed = True
+                        result.message = _first_line(_outputs_text(cell.outputs)) or "passed"
     finally:
         for key, value in old_env.items():
             if value is None:
@@ -397,32 +438,71 @@ def grade_notebook(path: Path, master_dir: Path | None = NOTEBOOKS, timeout: int
 
 
 def format_results(results: list[Result], width: int = 100) -> str:
-    rows = [(r.notebook.removesuffix(".ipynb"), r.grade_id, f"{r.points:g}", "pass" if r.passed else "FAIL",
+    """The report: one row per exercise and per refused file, notes on renamed files, and the total."""
+    rows = [(r.notebook.removesuffix(".ipynb"), r.grade_id, f"{r.points:g}",
+             "REFUSED" if r.grade_id == NOTEBOOK_ROW else "pass" if r.passed else "FAIL",
              r.message if len(r.message) <= width else r.message[: width - 3] + "...") for r in results]
     header = ("notebook", "exercise", "points", "result", "message")
     widths = [max(len(row[k]) for row in [header, *rows]) for k in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths), "-" * 7)]
     lines += [fmt.format(*row) for row in rows]
-    total, earned = sum(r.points for r in results), sum(r.score for r in results)
-    passed = sum(r.passed for r in results)
-    lines.append(f"total: {earned:g} / {total:g} points ({passed} of {len(results)} exercises passed)")
+    lines += [f"{submitted} was graded as {notebook} (matched by its nbgrader grade ids)"
+              for notebook, submitted in dict.fromkeys((r.notebook, r.submitted) for r in results if r.submitted)]
+    graded = [r for r in results if r.grade_id != NOTEBOOK_ROW]
+    total, earned = sum(r.points for r in graded), sum(r.score for r in graded)
+    passed, refused = sum(r.passed for r in graded), len(results) - len(graded)
+    lines.append(f"total: {earned:g} / {total:g} points ({passed} of {len(graded)} exercises passed)"
+                 + (f"; {refused} submitted file{'s' * (refused > 1)} refused" if refused else ""))
     return "\n".join(lines)
 
 
-def grade(directory: Path, master_dir: Path | None = NOTEBOOKS, timeout: int = 300) -> list[Result]:
-    """Grade every notebook in ``directory`` (or one notebook file)."""
-    directory = Path(directory)
-    paths = [directory] if directory.suffix == ".ipynb" else sorted(directory.glob("*.ipynb"))
+def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -> list[Result]:
+    """Grade the notebooks in ``submissions`` (a folder, or one notebook file) against the masters in ``master_dir``.
+
+    Each file is matched to its master by content (``_master_for``), never by name, and graded with the
+    master's setup and check cells (``grade_notebook``). Every exercise of every master gets a row, so the
+    total is over the whole assignment: a master that no file matches scores 0 for each of its exercises. A
+    file that cannot be read, matches no master, or matches the same master as another file is refused
+    (one row, no points).
+    """
+    submissions, master_dir = Path(submissions), Path(master_dir)
+    paths = [submissions] if submissions.suffix == ".ipynb" else sorted(submissions.glob("*.ipynb"))
     if not paths:
-        raise ValueError(f"no notebooks (*.ipynb) in {directory}")
-    results = []
+        raise ValueError(f"no submitted notebooks (*.ipynb) in {submissions}")
+    master_paths = {p.name: p for p in sorted(master_dir.glob("*.ipynb"))}
+    if not master_paths:
+        raise ValueError(f"no master notebooks (*.ipynb) in {master_dir}")
+    masters = {name: nbformat.read(p, as_version=4) for name, p in master_paths.items()}
+
+    refused, matched = [], {}  # matched: master name -> the submitted files made from it
     for path in paths:
         try:
-            results += grade_notebook(path, master_dir, timeout)
-        except Exception as error:  # noqa: BLE001 - an unreadable notebook must not stop the others
-            results.append(Result(path.name, "(notebook)", 0, False, f"could not grade: {_error_message(error)}"))
-    return results
+            matched.setdefault(_master_for(nbformat.read(path, as_version=4), masters), []).append(path)
+        except Exception as error:  # noqa: BLE001 - not JSON, not a notebook, unmatched: refused, the rest graded
+            reason = str(error) if isinstance(error, Unmatched) else \
+                f"cannot read it as a notebook ({_error_message(error)})"
+            refused.append(Result(path.name, NOTEBOOK_ROW, 0, False, f"refused: {reason}"))
+
+    results = []
+    for name, master in masters.items():
+        found = matched.get(name, [])
+        if len(found) == 1:
+            try:
+                results += grade_notebook(found[0], master_paths[name], timeout)
+                continue
+            except Exception as error:  # noqa: BLE001 - e.g. a cell without a source: its exercises score 0
+                why = f"could not grade {found[0].name}: {_error_message(error)}"
+        elif found:
+            why = "more than one submitted file matches it (refused)"
+            for path in found:
+                others = " and ".join(p.name for p in found if p != path)
+                refused.append(Result(path.name, NOTEBOOK_ROW, 0, False,
+                                      f"refused: {others} also matches {name}; submit one file per notebook"))
+        else:
+            why = "no submitted file matches it"
+        results += [Result(name, e.grade_id, e.points, False, why) for e in exercises(master, name)]
+    return refused + results
 
 
 # ----------------------------------------------------------------------------------------------
@@ -435,17 +515,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", nargs="?", type=Path, help="where to write the student edition")
     parser.add_argument("--list", action="store_true", help="print the exercises of the notebooks in SOURCE")
     parser.add_argument("--markdown", action="store_true", help="with --list: a Markdown table")
-    parser.add_argument("--grade", type=Path, metavar="DIR", help="grade the submitted notebooks in DIR")
+    parser.add_argument("--grade", type=Path, metavar="DIR",
+                        help="grade the submitted notebooks in DIR (or one notebook file)")
     parser.add_argument("--master", type=Path, default=NOTEBOOKS,
-                        help="original notebooks whose setup and check cells grading uses (default notebooks/; "
-                             "'none' to use the submitted ones)")
+                        help="the master notebooks whose setup and check cells grading uses; the report covers "
+                             "every exercise of each (default notebooks/)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds one cell may run when grading")
     parser.add_argument("--strict", action="store_true",
                         help="with --grade: exit with status 1 unless every exercise passed (for scripts)")
     args = parser.parse_args(argv)
     if args.grade is not None:
-        master = None if str(args.master).lower() == "none" else args.master
-        results = grade(args.grade, master, args.timeout)
+        if not args.grade.exists():
+            parser.error(f"--grade: {args.grade} does not exist")
+        if not args.master.is_dir():
+            parser.error(f"--master: {args.master} is not a folder of master notebooks")
+        if args.timeout <= 0:
+            parser.error(f"--timeout: expected a positive number of seconds, got {args.timeout}")
+        try:
+            results = grade(args.grade, args.master, args.timeout)
+        except ValueError as error:  # no notebooks there, or a master without a check cell
+            parser.error(str(error))
         print(format_results(results))
         return 1 if args.strict and not all(r.passed for r in results) else 0
     if args.list:
