@@ -110,3 +110,135 @@ def test_the_residual_std_measurement_follows_the_algebra_for_any_number_of_conv
         assert median(True, convs) == pytest.approx(expected_residual_std(10, 1.2, 0.5, True, convs), rel=0.1)
         assert 0.3 < median(False, convs) / expected_residual_std(10, 1.2, 0.5, False, convs) < 1.3
     assert median(False, 3) > 2 * median(False, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every route to an answer key of issue 22, section 1, is refused by the check itself
+# ------------------------------------------------------------------------------------------------
+
+_PREAMBLE = """
+import functools
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+"""
+
+# (id, check module, check function, the name the answer is bound to, the learner's cell, message fragment)
+ROUTES = [
+    ("00-ex4-pixels", "nb00", "check_channel_stats", "channel_stats",
+     "from helpers.checks.nb00 import _pixels\n"
+     "def channel_stats(images):\n    p = _pixels(images)\n    return p.mean(0), p.std(0)\n",
+     "helpers.checks.nb00._pixels"),
+    ("01-ex5-alias", "nb01", "check_receptive_field", "receptive_field",
+     "from helpers.checks.nb01 import _measured_receptive_field as receptive_field\n",
+     "helpers.checks.nb01._measured_receptive_field"),
+    ("02-ex5-module-alias", "nb02", "check_max_branch_scale", "max_branch_scale",
+     "import helpers.checks.nb02 as c\ndef max_branch_scale(blocks, max_growth):\n"
+     "    return c._max_beta(blocks, max_growth)\n", "helpers.checks.nb02"),
+    ("03-ex1-same-signature", "nb03", "check_preact_block", "preact_block",
+     "from helpers.checks.nb03 import _preact_reference as preact_block\n", "helpers.checks.nb03._preact_reference"),
+    ("04-ex1-default-arguments", "nb04", "check_batch_norm_train", "batch_norm_train",
+     "from helpers.checks.nb04 import _normalise, _channel_dims\n"
+     "def batch_norm_train(x, gamma, beta, eps, norm=_normalise, *, dims=_channel_dims):\n"
+     "    return norm(x, dims(x), gamma, beta, eps)\n", "helpers.checks.nb04._"),
+    ("04-ex4-passed-directly", "nb04", "check_predict_residual_std", "predict_residual_std",
+     "from helpers.checks.nb04 import expected_residual_std as predict_residual_std\n",
+     "helpers.checks.nb04.expected_residual_std"),
+    ("05-ex2-closure", "nb05", "check_bottleneck_macs", "bottleneck_macs",
+     "def make():\n    from helpers.checks import nb05\n    macs = nb05._bottleneck_macs\n"
+     "    def bottleneck_macs(cin, c, stride, size):\n        small = (size - 1) // stride + 1\n"
+     "        return macs(cin, c, size, small, small, small if stride > 1 or cin != 4 * c else None)\n"
+     "    return bottleneck_macs\nbottleneck_macs = make()\n", "helpers.checks.nb05._bottleneck_macs"),
+    ("05-ex5-class-method", "nb05", "check_preact_bottleneck_forward", "preact_bottleneck_forward",
+     "from helpers.checks.nb05 import PreActBottleneck\n"
+     "def preact_bottleneck_forward(block, x):\n    return PreActBottleneck.forward(block, x)\n",
+     "helpers.checks.nb05.PreActBottleneck"),
+    ("05-ex5-block-itself", "nb05", "check_preact_bottleneck_forward", "preact_bottleneck_forward",
+     "def preact_bottleneck_forward(block, x):\n    return block(x)\n", "you called PreActBottleneck.forward"),
+    ("06-ex1-lambda", "nb06", "check_confusion_matrix", "confusion_matrix",
+     "import helpers.checks.nb06\nconfusion_matrix = lambda t, p, n: helpers.checks.nb06._loop_confusion("
+     "t.tolist(), p.tolist(), n)\n", "your answer uses helpers.checks"),
+    ("06-ex3-captured-global", "nb06", "check_stem_output_size", "stem_output_size",
+     "from helpers.checks import nb06\n_size = nb06._stem_formula\ndel nb06\n"
+     "def stem_output_size(n):\n    return _size(n)\n", "helpers.checks.nb06._stem_formula"),
+    ("06-ex3-stem-output", "nb06", "check_stem_output_size", "stem_output_size",
+     "stem_output_size = functools.partial(__import__('helpers.checks.nb06', fromlist=['x'])._stem_output)\n",
+     "helpers.checks.nb06._stem_output"),
+    ("06-ex4-method", "nb06", "check_one_cycle_lr", "one_cycle_lr",
+     "from helpers.checks.nb06 import _one_cycle\nclass Schedule:\n"
+     "    def lr(self, step, total, peak, warmup):\n"
+     "        return _one_cycle(step, total, peak, max(1, round(total * warmup)) if warmup else 0)\n"
+     "one_cycle_lr = Schedule().lr\n", "helpers.checks.nb06._one_cycle"),
+    ("06-ex5-forgetting", "nb06", "check_resume", "resume",
+     "from helpers.checks.nb06 import _forgetting\nresume = _forgetting(frozenset())\n", "helpers.checks.nb06"),
+    ("06-ex5-getattr-string", "nb06", "check_resume", "resume",
+     "import importlib\ndef resume(path, model, optimizer, schedule):\n"
+     "    return importlib.import_module('helpers.checks.nb06')._forgetting(frozenset())(path, model, optimizer, "
+     "schedule)\n", "helpers.checks"),
+    # copying, or binding the refused helper where the runtime substitution does not reach
+    ("01-ex1-default-argument", "nb01", "check_output_size", "output_size",
+     "from helpers.convolution import conv_output_size\n"
+     "def output_size(h, k, s, p, f=conv_output_size):\n    return f(h, k, s, p)\n",
+     "you called helpers.convolution.conv_output_size (through the default argument f)"),
+    ("01-ex2-default-argument", "nb01", "check_conv2d_im2col", "conv2d_im2col",
+     "from helpers import convolution\n"
+     "def conv2d_im2col(x, w, b, stride, padding, *, impl=convolution.conv2d_unfold):\n"
+     "    return impl(x, w, b, stride, padding)\n", "you called helpers.convolution.conv2d_unfold"),
+    ("01-ex2-copy", "nb01", "check_conv2d_im2col", "conv2d_im2col",
+     "from helpers.arguments import pair\nfrom helpers.convolution import conv_output_size\n"
+     "def conv2d_im2col(x, weight, bias, stride, padding):\n"
+     "    (sh, sw), (ph, pw) = pair('stride', stride, 1), pair('padding', padding, 0)\n"
+     "    n, _, h, w = x.shape\n    c_out, _, kh, kw = weight.shape\n"
+     "    h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)\n"
+     "    cols = F.unfold(x, (kh, kw), padding=(ph, pw), stride=(sh, sw))\n"
+     "    out = weight.reshape(c_out, -1) @ cols\n    if bias is not None:\n"
+     "        out = out + bias.view(1, -1, 1)\n    return out.view(n, c_out, h_out, w_out)\n",
+     "a copy of helpers.convolution.conv2d_unfold"),
+    ("02-ex2-default-argument", "nb02", "check_autocorrelation", "my_autocorrelation",
+     "from helpers.diagnostics import autocorrelation\n"
+     "def my_autocorrelation(g, max_lag, acf=autocorrelation):\n    return acf(g, max_lag)\n",
+     "you called helpers.diagnostics.autocorrelation"),
+    ("03-ex2-copy", "nb03", "check_pad_shortcut", "pad_shortcut",
+     "def pad_shortcut(x, out_channels, stride=2):\n    x = x[:, :, ::stride, ::stride]\n"
+     "    return nn.functional.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))\n",
+     "you called torch.nn.functional.pad"),
+    ("05-ex3-captured-global", "nb05", "check_bottleneck_forward", "bottleneck_forward",
+     "from helpers.models import Bottleneck\n_forward = Bottleneck.forward\n"
+     "def bottleneck_forward(block, x):\n    return _forward(block, x)\n", "Bottleneck.forward"),
+    ("06-ex2-default-argument", "nb06", "check_top_k_accuracy", "top_k_accuracy",
+     "from helpers import evaluation\n"
+     "def top_k_accuracy(logits, labels, k, f=evaluation.top_k_accuracy):\n    return f(logits, labels, k)\n",
+     "you called helpers.evaluation.top_k_accuracy"),
+]
+
+
+def run_route(checks_package: str, module: str, check: str, name: str, source: str) -> str:
+    """Run one route's answer through a check of ``checks_package``; the failure message ('' if it passed)."""
+    import importlib
+
+    check_function = getattr(importlib.import_module(f"{checks_package}.{module}"), check)
+    namespace: dict = {"__name__": "__main__"}
+    exec(_PREAMBLE + source, namespace)
+    try:
+        check_function(namespace[name])
+    except CheckFailed as failure:
+        return str(failure)
+    return ""
+
+
+@pytest.mark.parametrize(("module", "check", "name", "source", "fragment"), [r[1:] for r in ROUTES],
+                         ids=[r[0] for r in ROUTES])
+def test_every_route_to_an_answer_key_is_refused(module, check, name, source, fragment, one_thread):
+    message = run_route("helpers.checks", module, check, name, source)
+    assert message, "the check passed an answer that takes its result from elsewhere"
+    assert fragment in message, message
+
+
+def test_reading_an_answer_ends_on_cycles_and_passes_honest_code():
+    """The reader keeps a visited set: a cyclic default argument ends; code that only shares an attribute's
+    name with a refused function (``self.conv2d``) is not refused."""
+    answer, _ = _learner("loop = []\nloop.append(loop)\nclass Net:\n    conv2d = None\n"
+                         "def answer(x, cycle=loop, net=Net()):\n    return net.conv2d if x is None else x\n")
+    with refusing({F: ["conv2d"], torch: ["conv2d"]}, answer, exercise="x"):
+        assert answer(1) == 1

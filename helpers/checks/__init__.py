@@ -7,10 +7,18 @@ inputs, including edge cases, and either prints one line saying it passed or rai
 """
 from __future__ import annotations
 
+import builtins
+import collections
 import contextlib
+import copy
+import dis
 import functools
+import inspect
+import sys
+import sysconfig
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 from unittest import mock
 
@@ -35,13 +43,15 @@ def passed(name: str, detail: str = "") -> None:
 
 
 def exercise_check(name: str) -> Callable[[F], F]:
-    """Decorate a check: turns a stub's ``NotImplementedError`` and crashes in the learner's code
-    into a :class:`CheckFailed` that names the exercise."""
+    """Decorate a check: refuses an answer that reaches into helpers.checks (:func:`refuse_reaching`), and
+    turns a stub's ``NotImplementedError`` and crashes in the learner's code into a :class:`CheckFailed`
+    that names the exercise."""
 
     def decorate(check: F) -> F:
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> Any:
             try:
+                refuse_reaching(name, [*args, *kwargs.values()])
                 return check(*args, **kwargs)
             except CheckFailed:
                 raise
@@ -72,6 +82,277 @@ def _refuser(exercise: str, label: str, hint: str) -> Callable[..., Any]:
                           + (f" {hint}" if hint else ""))
 
     return refuse
+
+
+# ----------------------------------------------------------------------------------------------
+# What an answer reaches, read from its code: the one refusal every check applies
+# ----------------------------------------------------------------------------------------------
+
+_PACKAGE = __name__  # "helpers.checks": no answer may use anything in it
+# Code that is not the learner's: the interpreter's library, installed packages and helpers (the
+# package that holds this module). Its functions are compared by identity, never read.
+_LIBRARY = tuple(Path(p).resolve() for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib",
+                                                                                 "platlib")}
+                 | {str(Path(__file__).resolve().parent.parent)})
+_SKIP = {"RESUME", "CACHE", "PRECALL", "NOP", "EXTENDED_ARG", "KW_NAMES", "PUSH_NULL"}
+_VARIABLE = {"LOAD_FAST", "STORE_FAST", "LOAD_DEREF", "STORE_DEREF", "LOAD_CLOSURE", "LOAD_NAME", "STORE_NAME",
+             "DELETE_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "MAKE_CELL", "COPY_FREE_VARS"}
+_LIMIT = 5000  # objects looked at, at most: a guard against huge graphs (cycles are guarded by `seen`)
+
+
+def _in_package(obj: Any) -> bool:
+    """Whether ``obj`` is helpers.checks, one of its modules, or something defined there."""
+    name = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+    return isinstance(name, str) and (name == _PACKAGE or name.startswith(_PACKAGE + "."))
+
+
+def _is_learners(obj: Any) -> bool:
+    """Whether a function or class is the learner's code (a notebook's, or a module of their own), to be read."""
+    name = getattr(obj, "__module__", None)
+    if name in (None, "__main__"):
+        return True
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if module is None:
+        return True
+    if file is None:
+        return False  # built into the interpreter
+    path = Path(file).resolve()
+    return not any(path.is_relative_to(root) for root in _LIBRARY)
+
+
+def _name_of(obj: Any) -> str:
+    if isinstance(obj, (types.ModuleType, types.SimpleNamespace)):
+        return obj.__name__
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def _code_references(code: types.CodeType, namespace: dict, cells: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
+    """What the code of a function names: globals, closure variables, attributes of modules and classes
+    (``helpers.checks.nb00._pixels``), imports, string constants naming helpers.checks, nested functions."""
+    local_imports: dict[str, Any] = {}
+    current: Any = None
+    reached_owners: list[Any] = []
+    strings: list[str] = []
+    last_import: Any = None
+    for instruction in dis.get_instructions(code):
+        op, arg = instruction.opname, instruction.argval
+        if op in _SKIP:
+            continue
+        found: Any = None
+        if op in ("LOAD_GLOBAL", "LOAD_NAME"):
+            found = namespace.get(arg, getattr(builtins, arg, None)) if isinstance(arg, str) else None
+            captured = not isinstance(found, types.ModuleType) and getattr(found, "__name__", arg) != arg
+            yield found, f"the global {arg}" if captured else ""
+        elif op in ("LOAD_DEREF", "LOAD_CLASSDEREF") and arg in cells:
+            found = cells[arg]
+        elif op in ("LOAD_FAST", "LOAD_FAST_CHECK") and arg in local_imports:
+            found = local_imports[arg]
+        elif op in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and current is not None:
+            if isinstance(current, types.ModuleType):
+                found = getattr(current, arg, None) or sys.modules.get(f"{current.__name__}.{arg}")
+            elif isinstance(current, type):
+                found = inspect.getattr_static(current, arg, None)
+                found = getattr(found, "__func__", found)  # staticmethod, classmethod
+            yield found, ""
+            if op == "IMPORT_FROM":
+                last_import, current = found, current  # `from m import a, b`: the module stays current
+                continue
+        elif op == "IMPORT_NAME":
+            if arg == _PACKAGE or str(arg).startswith(_PACKAGE + "."):
+                yield types.SimpleNamespace(__name__=arg, __module__=arg), ""
+            found = sys.modules.get(arg)
+            yield found, ""
+            last_import = found
+        elif op in ("STORE_FAST", "STORE_NAME") and last_import is not None:
+            local_imports[arg] = last_import
+        elif op == "LOAD_CONST":
+            if isinstance(arg, types.CodeType):
+                yield from _code_references(arg, namespace, {})
+            elif isinstance(arg, str):
+                strings.append(arg)
+                if _PACKAGE in arg:
+                    yield types.SimpleNamespace(__name__=_PACKAGE, __module__=_PACKAGE), f"the string {arg!r}"
+        if op not in ("STORE_FAST", "STORE_NAME", "IMPORT_FROM", "SWAP", "POP_TOP"):
+            last_import = None if op != "IMPORT_NAME" else last_import
+        current = found if isinstance(found, (types.ModuleType, type)) else None
+        if current is not None:
+            reached_owners.append(current)
+    for owner in reached_owners:  # getattr(module, "name") with a constant name
+        for text in strings:
+            if text.isidentifier():
+                attribute = (getattr(owner, text, None) if isinstance(owner, types.ModuleType)
+                             else inspect.getattr_static(owner, text, None))
+                if attribute is not None:
+                    yield attribute, ""
+
+
+def _references(obj: Any, answer: Any) -> Iterator[tuple[Any, str]]:
+    """The objects ``obj`` holds or names, each with how, for the failure message ('' where the answer
+    names it plainly)."""
+    if isinstance(obj, functools.partial):
+        yield obj.func, "functools.partial"
+        yield from ((a, "an argument bound by functools.partial") for a in obj.args)
+        yield from ((v, f"the keyword {k}= bound by functools.partial") for k, v in obj.keywords.items())
+    elif isinstance(obj, (types.MethodType, staticmethod, classmethod)):
+        yield obj.__func__, "the method's function"
+        if isinstance(obj, types.MethodType):
+            yield obj.__self__, "the object the method is bound to"
+    elif isinstance(obj, property):
+        yield from ((f, "a property") for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
+    elif isinstance(obj, types.FunctionType):
+        if not _is_learners(obj):
+            return
+        code = obj.__code__
+        cells = {}
+        for name, cell in zip(code.co_freevars, obj.__closure__ or (), strict=False):
+            try:
+                cells[name] = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            yield cells[name], f"the closure variable {name}"
+        positional = reversed(code.co_varnames[:code.co_argcount])
+        for name, value in zip(positional, reversed(obj.__defaults__ or ()), strict=False):
+            yield value, f"the default argument {name}"
+        for name, value in (obj.__kwdefaults__ or {}).items():
+            yield value, f"the default argument {name}"
+        if hasattr(obj, "__wrapped__"):
+            yield obj.__wrapped__, "the function it wraps"
+        yield from ((found, how or (f"your function {obj.__name__}" if obj is not answer else ""))
+                    for found, how in _code_references(code, obj.__globals__, cells))
+    elif isinstance(obj, type):
+        if _is_learners(obj):
+            yield from ((value, f"{obj.__qualname__}.{name}") for name, value in vars(obj).items())
+            yield from ((base, f"the base class {base.__qualname__}") for base in obj.__bases__)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        yield from ((item, "a container") for item in list(obj)[:100])
+    elif isinstance(obj, dict):
+        yield from ((item, "a container") for item in list(obj.values())[:100])
+    elif not isinstance(obj, (types.ModuleType, str, bytes, int, float, complex, bool, type(None), torch.Tensor)):
+        kind = type(obj)
+        if _is_learners(kind):  # an object of the learner's class: its class and its attributes
+            yield kind, f"its class {kind.__qualname__}"
+            yield from ((value, f"its attribute {name}") for name, value in getattr(obj, "__dict__", {}).items())
+        elif callable(obj) and isinstance(inspect.getattr_static(kind, "__call__", None), types.FunctionType):
+            yield kind.__call__, f"{kind.__qualname__}.__call__"
+
+
+def _walk(answer: Any) -> Iterator[tuple[Any, list[str]]]:
+    """Every object ``answer`` reaches (see :func:`reaches`), each with its route, once."""
+    queue = collections.deque([(answer, [])])  # breadth first: the first refused name in the code is named
+    seen: set[int] = set()
+    while queue and len(seen) < _LIMIT:
+        obj, route = queue.popleft()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        yield obj, route
+        try:
+            queue.extend((child, [*route, how] if how else route) for child, how in _references(obj, answer))
+        except Exception:  # noqa: BLE001 - an object that cannot be read holds nothing we can see
+            continue
+
+
+def reaches(answer: Any, refused: Mapping[int, str]) -> tuple[str, list[str]] | None:
+    """How ``answer`` reaches something it may not use: (its name, the route), or None.
+
+    ``refused`` maps ``id(obj)`` to the name a message gives ``obj``; anything in helpers.checks is
+    refused too. The learner's code is read, not run: every function's code (the globals it reads,
+    attributes of modules and classes it names, its imports), default arguments, closure variables,
+    methods of its classes, ``functools.partial`` objects and bound methods, recursively, so that
+    an alias, a default argument, a closure or a global captured before the check all count.
+    """
+    for obj, route in _walk(answer):
+        if id(obj) in refused:
+            return refused[id(obj)], route
+        if _in_package(obj) and (callable(obj) or isinstance(obj, (types.ModuleType, types.SimpleNamespace))):
+            return _name_of(obj), route
+    return None
+
+
+def _lines(function: types.FunctionType) -> list[tuple[str, ...]]:
+    """A function's code as one tuple of normalised instructions per source line: variable names do not
+    count (``self.stride`` reads as a variable too), what it calls and its constants do."""
+    lines: list[list[str]] = []
+    previous = ""
+    for instruction in dis.get_instructions(function):
+        if instruction.starts_line is not None:
+            lines.append([])
+        if instruction.opname in _SKIP or not lines:
+            continue
+        op = instruction.opname
+        if op in _VARIABLE or (op in ("LOAD_ATTR", "LOAD_METHOD") and previous == "self"):
+            token = "VAR"
+            if lines[-1] and lines[-1][-1] == "VAR" and op == "LOAD_ATTR":
+                continue
+        elif isinstance(instruction.argval, types.CodeType) or "JUMP" in op:
+            token = op
+        else:
+            token = f"{op} {instruction.argrepr}"
+        previous = "self" if op in ("LOAD_FAST", "LOAD_DEREF") and instruction.argval == "self" else ""
+        lines[-1].append(token)
+    return [tuple(line) for line in lines if line and line not in (["RETURN_VALUE"], ["RETURN_CONST None"])]
+
+
+def _common_lines(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> int:
+    """The length of the longest common subsequence of two lists of lines."""
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diagonal = 0
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def copied(answer: Any, reference: Any, share: float = 0.8, min_lines: int = 4) -> bool:
+    """Whether a function the answer reaches holds a copy of ``reference``'s code: at least ``share`` of its
+    lines (at least ``min_lines``), in order, whatever the variables are called."""
+    reference = getattr(reference, "__func__", reference)
+    if not isinstance(reference, types.FunctionType):
+        return False
+    theirs = _lines(reference)
+    if len(theirs) < min_lines:
+        return False
+    return any(isinstance(obj, types.FunctionType) and _is_learners(obj)
+               and _common_lines(_lines(obj), theirs) >= share * len(theirs) for obj, _ in _walk(answer))
+
+
+def _refused_ids(refused: Mapping[Any, Iterable[str]]) -> dict[int, str]:
+    """``{owner: [names]}`` (as :func:`refusing` takes it) as ``{id(object): name}``; a refused
+    ``__init__`` refuses the class itself."""
+    ids: dict[int, str] = {}
+    for owner, names in refused.items():
+        for name in names:
+            label = _label(owner, name)
+            target = owner if name == "__init__" else inspect.getattr_static(owner, name, None)
+            target = getattr(target, "__func__", target)
+            if target is not None:
+                ids.setdefault(id(target), label)
+    return ids
+
+
+def refuse_reaching(exercise: str, answers: Iterable[Any], refused: Mapping[Any, Iterable[str]] | None = None,
+                    hint: str = "") -> None:
+    """Raise :class:`CheckFailed` if an answer reaches anything in helpers.checks or in ``refused``
+    (``{owner: [attribute names]}``), by whatever route (see :func:`reaches`)."""
+    ids = _refused_ids(refused or {})
+    for answer in answers:
+        found = reaches(answer, ids)
+        if found is None:
+            continue
+        name, route = found
+        via = f" (through {', then '.join(route)})" if route else ""
+        if _PACKAGE in name:
+            fail(f"{exercise}: your answer uses {name}{via}. The checks' code is not an answer to borrow: "
+                 "write the exercise yourself.")
+        fail(f"{exercise}: this exercise asks you to write it yourself; you called {name}{via}."
+             + (f" {hint}" if hint else ""))
+    for owner, names in (refused or {}).items():
+        for name in names:
+            reference = owner.__init__ if name == "__init__" and isinstance(owner, type) else getattr(owner, name, None)
+            if any(copied(answer, reference) for answer in answers):
+                fail(f"{exercise}: your answer is a copy of {_label(owner, name)}, which this exercise asks you "
+                     "to write yourself." + (f" {hint}" if hint else ""))
 
 
 @contextlib.contextmanager
@@ -120,10 +401,72 @@ def refusing(refused: Mapping[Any, Iterable[str]], *functions: Callable[..., Any
     the library function the notebook uses fails with a message naming it (and ``hint``): "this
     exercise asks you to write it yourself; you called torch.nn.functional.conv2d." The learner's
     ``functions`` are given so that names imported into the notebook are refused too (see
-    :func:`substituting`).
+    :func:`substituting`), and they are read first: one that reaches a refused attribute by any route,
+    a default argument, a closure or a global captured earlier included, is refused before it runs
+    (see :func:`refuse_reaching`).
     """
+    refuse_reaching(exercise, functions, refused, hint)
     return substituting({owner: {name: _refuser(exercise, _label(owner, name), hint) for name in names}
                          for owner, names in refused.items()}, *functions)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference values the student edition ships as data instead of code
+# ----------------------------------------------------------------------------------------------
+
+# module name -> function name -> (the function, the argument tuples it is precomputed on)
+PRECOMPUTED: dict[str, dict[str, tuple[Callable[..., Any], Callable[[], Iterable[tuple]]]]] = {}
+_TABLES: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def _key(function: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any]) -> str:
+    bound = inspect.signature(function).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return repr(tuple(bound.arguments.values()))
+
+
+def precomputed(cases: Callable[[], Iterable[tuple]]) -> Callable[[F], F]:
+    """Mark a function of a check module whose values would answer the exercise (the reference, or a
+    mistake one line away from it). The masters run it; ``make student`` evaluates it on ``cases()``
+    (argument tuples: the check's seeded cases), ships the values as data and replaces its body by
+    :func:`recorded`, so the student edition's checks hold no reference code. The masters refuse a call
+    outside ``cases()``, so that the tests prove the data covers every call a check makes."""
+
+    def decorate(function: F) -> F:
+        covered: set[str] = set()
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if not covered:
+                covered.update(_key(function, tuple(case), {}) for case in cases())
+            key = _key(function, args, kwargs)
+            if key not in covered:
+                raise AssertionError(f"{function.__qualname__}{key}: not among its precomputed cases; add it there")
+            return function(*args, **kwargs)
+
+        PRECOMPUTED.setdefault(function.__module__, {})[function.__name__] = (function, cases)
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+def precompute(module: str) -> dict[str, dict[str, Any]]:
+    """The values of every precomputed function of ``module`` on its cases, as ``make student`` ships them."""
+    return {name: {_key(function, tuple(case), {}): function(*case) for case in cases()}
+            for name, (function, cases) in PRECOMPUTED.get(module, {}).items()}
+
+
+def recorded(module: str, name: str, args: tuple) -> Any:
+    """In the student edition, a precomputed function's value, read from the data shipped beside its module."""
+    if module not in _TABLES:
+        path = Path(sys.modules[module].__file__).with_suffix(".pt")
+        _TABLES[module] = torch.load(path, weights_only=False)
+    key = repr(tuple(args))
+    table = _TABLES[module][name]
+    if key not in table:
+        fail(f"{name}{key}: the student edition's check knows the expected values of its own cases only.")
+    value = table[key]
+    return value.clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
 
 
 def randomise_batch_norm(module: torch.nn.Module, g: torch.Generator) -> torch.nn.Module:

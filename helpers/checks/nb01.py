@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import convolution
-from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, precomputed, refusing
 
 # Measuring instead of computing: running a convolution (F.conv2d; nn.Conv2d calls it) or unfolding.
 _BUILTIN_CONV = {F: ["conv2d"], torch: ["conv2d"]}
@@ -155,6 +155,28 @@ def check_pointwise_conv(pointwise_conv) -> None:
     passed("pointwise_conv", f"equal to a 1x1 convolution in {len(cases)} cases")
 
 
+def _rf_cases() -> list[tuple[str, list[tuple[int, int]]]]:
+    """(what, layers): the stacks the check measures, a seeded random one included."""
+    g = torch.Generator().manual_seed(5)
+    random_stack = [(int(torch.randint(1, 6, (), generator=g)), int(torch.randint(1, 4, (), generator=g)))
+                    for _ in range(5)]
+    stem_and_stage = [(7, 2), (3, 2)] + [(3, 1)] * 6  # ResNet-34: 7x7/2 conv, 3x3/2 max-pool, six 3x3 convs
+    return [
+        ("one 5x5 layer", [(5, 1)]),
+        ("one 3x3 layer with stride 2", [(3, 2)]),
+        ("two 3x3 layers, stride 1", [(3, 1), (3, 1)]),
+        ("three 3x3 layers, stride 1", [(3, 1)] * 3),
+        ("two 3x3 layers with stride 2", [(3, 2), (3, 2)]),
+        ("a 3x3 layer with stride 2, then one with stride 1", [(3, 2), (3, 1)]),
+        ("three 2x2 poolings with stride 2", [(2, 2)] * 3),
+        ("one 1x1 layer", [(1, 1)]),
+        ("a 1x1 layer with stride 2 between two 3x3 layers", [(3, 1), (1, 2), (3, 1)]),
+        ("ResNet-34's stem and first stage", stem_and_stage),
+        ("a random stack", random_stack),
+    ]
+
+
+@precomputed(lambda: [(layers,) for _, layers in _rf_cases()])
 def _measured_receptive_field(layers: list[tuple[int, int]]) -> int:
     """The side of the input window that one output unit of the stack depends on, measured with autograd.
 
@@ -180,81 +202,49 @@ def _measured_receptive_field(layers: list[tuple[int, int]]) -> int:
     return int(rows[-1] - rows[0]) + 1
 
 
-def _rf_ignoring_strides(layers):
-    return 1 + sum(k - 1 for k, _ in layers)
+_RF_MISTAKES = [  # why each mistake of _rf_mistaken is wrong, in its order
+    "you ignored the strides (1 + the sum of k - 1). After a layer with stride s, neighbouring units of its "
+    "output are s pixels apart in its input, so a later window of k units spans more input pixels than k.",
+    "you added k for every layer (the sum of the kernel sizes). One unit sees 1 pixel to start with, and a "
+    "k-wide window widens that by k - 1 units (a 1x1 layer widens nothing).",
+    "you multiplied a layer's k - 1 by its own stride as well. A layer's stride spaces its outputs; the units "
+    "its window reads are spaced by the strides of the layers before it (1 pixel for the first layer).",
+    "you multiplied the kernel sizes. The windows of neighbouring units overlap, so a receptive field grows "
+    "by adding, not by multiplying.",
+    "you inverted the output-size formula (size_in = (size_out - 1) * s + k) but applied it from the first "
+    "layer to the last. That inversion walks from an output back to its input: start from the last layer.",
+]
 
 
-def _rf_sum_of_kernels(layers):
-    return sum(k for k, _ in layers)
-
-
-def _rf_own_stride(layers):
-    r = jump = 1
+@precomputed(lambda: [(layers,) for _, layers in _rf_cases()])
+def _rf_mistaken(layers: list[tuple[int, int]]) -> list[int]:
+    """What each mistake of _RF_MISTAKES computes for ``layers``, in its order."""
+    own_stride = jump = 1
     for k, s in layers:
         jump *= s  # updated before the add: the layer's own stride counts too
-        r += (k - 1) * jump
-    return r
-
-
-def _rf_product_of_kernels(layers):
-    return math.prod(k for k, _ in layers)
-
-
-def _rf_first_to_last(layers):
-    r = 1
+        own_stride += (k - 1) * jump
+    first_to_last = 1
     for k, s in layers:  # the inverted output-size formula, but from the first layer to the last
-        r = (r - 1) * s + k
-    return r
-
-
-_RF_MISTAKES = [  # (what the mistake computes, why it is wrong)
-    (_rf_ignoring_strides,
-     "you ignored the strides (1 + the sum of k - 1). After a layer with stride s, neighbouring units of its "
-     "output are s pixels apart in its input, so a later window of k units spans more input pixels than k."),
-    (_rf_sum_of_kernels,
-     "you added k for every layer (the sum of the kernel sizes). One unit sees 1 pixel to start with, and a "
-     "k-wide window widens that by k - 1 units (a 1x1 layer widens nothing)."),
-    (_rf_own_stride,
-     "you multiplied a layer's k - 1 by its own stride as well. A layer's stride spaces its outputs; the units "
-     "its window reads are spaced by the strides of the layers before it (1 pixel for the first layer)."),
-    (_rf_product_of_kernels,
-     "you multiplied the kernel sizes. The windows of neighbouring units overlap, so a receptive field grows "
-     "by adding, not by multiplying."),
-    (_rf_first_to_last,
-     "you inverted the output-size formula (size_in = (size_out - 1) * s + k) but applied it from the first "
-     "layer to the last. That inversion walks from an output back to its input: start from the last layer."),
-]
+        first_to_last = (first_to_last - 1) * s + k
+    return [1 + sum(k - 1 for k, _ in layers), sum(k for k, _ in layers), own_stride,
+            math.prod(k for k, _ in layers), first_to_last]
 
 
 @exercise_check("receptive_field")
 def check_receptive_field(receptive_field) -> None:
-    g = torch.Generator().manual_seed(5)
-    random_stack = [(int(torch.randint(1, 6, (), generator=g)), int(torch.randint(1, 4, (), generator=g)))
-                    for _ in range(5)]
-    stem_and_stage = [(7, 2), (3, 2)] + [(3, 1)] * 6  # ResNet-34: 7x7/2 conv, 3x3/2 max-pool, six 3x3 convs
-    cases = [  # (what, layers)
-        ("one 5x5 layer", [(5, 1)]),
-        ("one 3x3 layer with stride 2", [(3, 2)]),
-        ("two 3x3 layers, stride 1", [(3, 1), (3, 1)]),
-        ("three 3x3 layers, stride 1", [(3, 1)] * 3),
-        ("two 3x3 layers with stride 2", [(3, 2), (3, 2)]),
-        ("a 3x3 layer with stride 2, then one with stride 1", [(3, 2), (3, 1)]),
-        ("three 2x2 poolings with stride 2", [(2, 2)] * 3),
-        ("one 1x1 layer", [(1, 1)]),
-        ("a 1x1 layer with stride 2 between two 3x3 layers", [(3, 1), (1, 2), (3, 1)]),
-        ("ResNet-34's stem and first stage", stem_and_stage),
-        ("a random stack", random_stack),
-    ]
+    cases = _rf_cases()
     expected = [_measured_receptive_field(layers) for _, layers in cases]
     got = [receptive_field(list(layers)) for _, layers in cases]
-    for (what, layers), value, measured in zip(cases, got, expected):
+    for (what, layers), value, measured in zip(cases, got, expected, strict=True):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != measured:
             # the mistake that explains every answer, else the first that explains this one
-            causes = ([why for mistake, why in _RF_MISTAKES if all(mistake(ls) == v for (_, ls), v in zip(cases, got))]
-                      or [why for mistake, why in _RF_MISTAKES if mistake(layers) == value])
+            mistaken = [_rf_mistaken(ls) for _, ls in cases]
+            everywhere = [why for m, why in enumerate(_RF_MISTAKES)
+                          if all(ms[m] == v for ms, v in zip(mistaken, got, strict=True))]
+            causes = everywhere or [why for m, why in enumerate(_RF_MISTAKES) if _rf_mistaken(layers)[m] == value]
             fail(f"receptive_field({layers}) ({what}) returned {value!r}; measured with autograd, one output unit "
                  f"depends on a {measured} x {measured} window of the input." + (f" It looks like {causes[0]}"
                                                                                   if causes else ""))
-    stem = dict(zip((what for what, _ in cases), expected))["ResNet-34's stem and first stage"]
+    stem = dict(zip((what for what, _ in cases), expected, strict=True))["ResNet-34's stem and first stage"]
     passed("receptive_field", f"equal to the autograd measurement on {len(cases)} stacks; one unit after ResNet-34's "
                               f"stem and first stage sees {stem} x {stem} input pixels")

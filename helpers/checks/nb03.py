@@ -19,14 +19,18 @@ from helpers.checks import close, exercise_check, expect_tensor, fail, passed, r
 from helpers.models import PadShortcut, count_parameters, make_shortcut
 
 
+_HINTS = {"pad_shortcut": "The point is to do it yourself, with slicing and zeros (torch.cat), not with "
+                          "helpers.models' shortcut or a padding function.",
+          "shortcut_params": "The point is to count with a formula, not to build helpers.models' shortcut or "
+                             "layers and count their parameters."}
+
+
 def _without_ready_made_shortcuts(exercise: str, function, *args):
-    """Call ``function`` while ``make_shortcut``, ``PadShortcut`` and building convolutions or batch
-    norms are refused: the exercise is to write option A (or count the parameters) without
-    ``helpers.models`` doing it."""
+    """Call ``function`` while ``make_shortcut``, ``PadShortcut`` (and ``F.pad``, its one line) and building
+    convolutions or batch norms are refused: the exercise is to write option A (or count the parameters)
+    without ``helpers.models`` doing it."""
     with refusing({models: ["make_shortcut"], PadShortcut: ["__init__", "forward"], nn.Conv2d: ["__init__"],
-                   nn.BatchNorm2d: ["__init__"]}, function, exercise=exercise,
-                  hint="The point is to do it yourself, with slicing and zeros (or with a formula), not to "
-                       "build helpers.models' shortcut or layers and measure them."):
+                   nn.BatchNorm2d: ["__init__"], F: ["pad"]}, function, exercise=exercise, hint=_HINTS[exercise]):
         return function(*args)
 
 

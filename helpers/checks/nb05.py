@@ -31,6 +31,7 @@ from helpers.checks import (
     fail,
     passed,
     randomise_batch_norm,
+    refuse_reaching,
     refusing,
     substituting,
 )
@@ -178,6 +179,9 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
             no_conv3 = (f"for {what}: your branch stops after conv2 and bn2, as the basic block's does. The "
                         "bottleneck has a third convolution: block.conv3 (1x1, expanding to 4 x channels) and "
                         "block.bn3 come after the second ReLU, before the addition.")
+            refuse_reaching("bottleneck_forward", [bottleneck_forward], {Bottleneck: ["forward"]},
+                            hint="Write the forward pass from the block's layers: conv1, bn1, conv2, bn2, conv3, "
+                                 "bn3 and downsample.")
             with mock.patch.object(Bottleneck, "forward", _not_the_block), _call_log(theirs) as log:
                 try:
                     got = bottleneck_forward(theirs, x.clone())

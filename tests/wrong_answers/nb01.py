@@ -67,7 +67,7 @@ WRONG = {
          "the input channels are missing"),
         ("from helpers.convolution import conv_cost as measure\n"
          "return measure(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias), (h, w))  # the library",
-         "you called nn.Conv2d"),
+         "you called helpers.convolution.conv_cost"),
         ("h_out = conv_output_size(h, k, stride, padding)\n"
          "w_out = conv_output_size(w, k, stride, padding)\n"
          "return conv2d_params(c_in, c_out, k, bias=bias), conv2d_macs(c_in, c_out, k, h_out, w_out)  # the library",

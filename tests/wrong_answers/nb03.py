@@ -39,20 +39,28 @@ WRONG = {
         # zeros split between both sides (a common implementation, but not this convention)
         ("x = x[:, :, ::stride, ::stride]\n"
          "extra = out_channels - x.shape[1]\n"
-         "return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))",
+         "zeros = x.new_zeros(x.shape[0], extra, x.shape[2], x.shape[3])\n"
+         "return torch.cat([zeros[:, : extra // 2], x, zeros[:, extra // 2:]], dim=1)",
          "you split the zero channels between both sides"),
         # max-pooling instead of subsampling
         ("x = F.max_pool2d(x, stride, stride, ceil_mode=True)\n"
-         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([x, zeros], dim=1)",
          "you pooled"),
         # rounds the size down (nearest-neighbour downscaling)
         ("x = F.interpolate(x, scale_factor=1 / stride, mode='nearest')\n"
-         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([x, zeros], dim=1)",
          "for odd sizes that keeps the last row too"),
         # keeps the second pixel of each pair
         ("x = x[:, :, stride - 1::stride, stride - 1::stride]\n"
-         "return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "zeros = x.new_zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([x, zeros], dim=1)",
          "you kept a pixel of each 2x2 square other than the top-left one"),
+        # PadShortcut.forward's two lines, copied
+        ("x = x[:, :, ::stride, ::stride]\n"
+         "return nn.functional.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))",
+         "you called torch.nn.functional.pad"),
         # delegates to the ready-made module
         ("shortcut = make_shortcut('A', x.shape[1], out_channels, stride)\n"
          "return x if shortcut is None else shortcut(x)",

@@ -134,7 +134,7 @@ WRONG = {
         # the check's own reference
         ("from helpers.checks.nb04 import expected_residual_std\n"
          "return expected_residual_std(depth, gain, branch_scale, batch_norm, convs)",
-         "you called helpers.checks.nb04.expected_residual_std"),
+         "your answer uses helpers.checks.nb04"),
     ],
     "nb04_fold_batch_norm": [
         # forgets eps

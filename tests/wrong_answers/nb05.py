@@ -70,7 +70,7 @@ WRONG = {
          "you called helpers.flops.bottleneck_cost"),
         ("return count_macs(Bottleneck(in_channels, channels, stride, make_shortcut('B', in_channels, 4 * channels, stride)),\n"
          "                  (1, in_channels, size, size))  # measures",
-         "you called helpers.models.make_shortcut"),
+         "you called helpers.flops.count_macs"),
     ],
     "nb05_bottleneck_forward": [
         ("out = F.relu(block.bn1(block.conv1(x)))\n"
