@@ -8,11 +8,21 @@
 
 Everything here runs the network in eval mode (batch norm uses its running statistics), so that a
 loss is a function of the weights alone, and works on ``helpers.models`` ResNets of any depth.
+
+The real-scale numbers that notebook 07 shows are computed on the shipped networks
+(``helpers.pretrained``) by the command line, and saved with their provenance:
+
+    python -m helpers.shortcuts lesions --save lesions_cpu            # ResNet-56 and plain-56, 10,000 test images
+    python -m helpers.shortcuts landscape --save landscape_cpu        # 31 x 31 grid on 5,000 training images
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import math
+import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
@@ -21,8 +31,12 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from helpers import pretrained
 from helpers.arguments import integer
+from helpers.data import balanced_subset, load_cifar10, normalize
 from helpers.models import ResNet
+from helpers.results import command_line, load_result, provenance, results_dir, save_result
+from helpers.runtime import device_name
 
 # --------------------------------------------------------------------------- lesions
 
@@ -424,3 +438,72 @@ def plot_landscapes(landscapes: dict[str, dict], title: str = "", levels: int = 
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------- command line
+
+def cifar10_tensors(split: str, n: int | None = None, root=None, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``n`` class-balanced images of a CIFAR-10 split (all when None), normalised, channels-last, with labels."""
+    data = load_cifar10(split, root)
+    index = np.arange(len(data.labels)) if n is None else balanced_subset(data.labels, n, seed)
+    images = normalize(torch.from_numpy(data.images[index]).permute(0, 3, 1, 2))
+    return images.contiguous(memory_format=torch.channels_last), torch.from_numpy(data.labels[index]).long()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m helpers.shortcuts",
+                                     description="Lesions and loss landscapes of the shipped ResNet-56 and plain-56.")
+    parser.add_argument("experiment", choices=("lesions", "landscape"))
+    parser.add_argument("--nets", nargs="+", default=["resnet56", "plain56"], help="shipped networks (helpers.pretrained)")
+    parser.add_argument("--images", type=int, default=None,
+                        help="test images for lesions (default: all 10,000), training images for the landscape "
+                             "(default: 5,000, class-balanced)")
+    parser.add_argument("--max-k", type=int, default=10, help="lesions: delete up to this many random blocks")
+    parser.add_argument("--draws", type=int, default=5, help="lesions: random sets per k")
+    parser.add_argument("--steps", type=int, default=31, help="landscape: grid points per direction")
+    parser.add_argument("--span", type=float, default=1.0, help="landscape: grid from -span to span")
+    parser.add_argument("--hessian-iterations", type=int, default=20, help="landscape: power-iteration steps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
+    parser.add_argument("--save", default=None, metavar="NAME", help="write results/NAME.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing results/NAME.json")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        for name in args.nets:
+            pretrained.record(name)
+        if args.images is not None:
+            integer("--images", args.images)
+        integer("--max-k", args.max_k)
+        integer("--draws", args.draws)
+        integer("--steps", args.steps, 2)
+        integer("--hessian-iterations", args.hessian_iterations)
+        if args.save is not None and load_result(args.save) is not None and not args.overwrite:
+            raise ValueError(f"{results_dir() / args.save}.json exists; pass --overwrite to replace it on purpose")
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    origin, start = provenance(), time.perf_counter()
+    split, n = ("test", args.images) if args.experiment == "lesions" else ("train", args.images or 5_000)
+    images, labels = cifar10_tensors(split, n, args.data, args.seed)
+    data: dict = {"images": len(images), "split": split, "nets": {}}
+    for name in args.nets:
+        model = pretrained.load(name).to(memory_format=torch.channels_last)
+        if args.experiment == "lesions":
+            data["nets"][name] = lesion_study(model, images, labels, args.max_k, args.draws, args.seed,
+                                              progress=not args.no_progress)
+        else:
+            data["nets"][name] = landscape(model, images, labels, args.steps, args.span, args.seed,
+                                           args.hessian_iterations, progress=not args.no_progress)
+        data["nets"][name]["record"] = {k: pretrained.record(name)[k] for k in ("net", "seed", "test_error", "sha256")}
+        print(f"{name}: done after {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    wall = time.perf_counter() - start
+    if args.save:
+        path = save_result(args.save, data, command_line("python -m helpers.shortcuts", argv), wall_s=wall,
+                           device=device_name(torch.device("cpu")), origin=origin)
+        print(f"saved {path}", file=sys.stderr)
+    print(json.dumps({"experiment": args.experiment, "images": len(images), "wall_s": round(wall, 1)}))
+    return data
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

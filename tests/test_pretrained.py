@@ -37,6 +37,7 @@ def _finished_run(root, nets=("ResNet-20", "plain-20"), seed=1, epochs=2):
 
 @pytest.fixture
 def results_dir(tmp_path, monkeypatch):
+    (tmp_path / "results").mkdir()
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path / "results"))
     return tmp_path / "results"
 
