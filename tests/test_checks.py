@@ -6,6 +6,7 @@ through the wrong answers in tests/wrong_answers/; these tests pin the mechanism
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -242,3 +243,95 @@ def test_reading_an_answer_ends_on_cycles_and_passes_honest_code():
                          "def answer(x, cycle=loop, net=Net()):\n    return net.conv2d if x is None else x\n")
     with refusing({F: ["conv2d"], torch: ["conv2d"]}, answer, exercise="x"):
         assert answer(1) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# The student edition's checks: no reference solution, and the same verdicts
+# ------------------------------------------------------------------------------------------------
+
+# Run inside the student edition (its helpers/ first on sys.path, the project's tests/ and tools/ after):
+# every route above, and every exercise's master, stub and registered wrong answers, through its checks.
+_IN_THE_EDITION = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import helpers, pytest
+from helpers.checks import CheckFailed
+from tests import test_checks, test_exercises as ex
+from tools import student
+assert helpers.__file__.startswith(sys.argv[1]), helpers.__file__
+problems = []
+for route, module, check, name, source, fragment in test_checks.ROUTES:
+    message = test_checks.run_route("helpers.checks", module, check, name, source)
+    if fragment not in message:
+        problems.append(f"{route}: {message or 'passed'}")
+for grade_id in ex.BY_ID:
+    variants = [("master", ex.master_source(grade_id), None),
+                ("stub", student.stub_source(ex.master_source(grade_id)), "not implemented")]
+    variants += [(f"wrong{k}", student.replace_solution(ex.master_source(grade_id), body, keep_markers=True), fragment)
+                 for k, (body, fragment) in enumerate(ex.wrong_answer_cases().get(grade_id, []))]
+    for what, source, fragment in variants:
+        try:
+            ex.run_exercise(grade_id, source)
+            message = None
+        except CheckFailed as failure:
+            message = str(failure)
+        if (fragment is None) != (message is None) or (fragment is not None and fragment not in message):
+            problems.append(f"{grade_id} {what}: {message or 'passed'}")
+print(json.dumps(problems))
+"""
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> Path:
+    """helpers/, results/ and figures/ as the student edition ships them."""
+    from tools.student import student_files
+
+    target = tmp_path_factory.mktemp("student")
+    for name, data in student_files():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes(data)
+    return target
+
+
+# What computes an answer (or a mistake one line from it) in the masters' checks: the student edition has none.
+REFERENCES = {"nb01": ["_measured_receptive_field", "_rf_mistaken"]}
+
+
+def test_the_student_editions_checks_hold_no_reference(edition):
+    import ast
+
+    from helpers import checks
+
+    for module, names in REFERENCES.items():
+        source = (edition / "helpers" / "checks" / f"{module}.py").read_text()
+        functions = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+        assert set(names) <= set(checks.PRECOMPUTED[f"helpers.checks.{module}"])
+        for name in names:
+            body = functions[name].body
+            assert len(body) == 2 and ast.unparse(body[1]).startswith(f"return recorded(__name__, '{name}'"), (
+                f"{module}.{name} still holds code in the student edition: {ast.unparse(functions[name])}")
+        assert (edition / "helpers" / "checks" / f"{module}.pt").is_file()
+    assert (edition / "results").is_dir() and (edition / "figures").is_dir()
+
+
+@pytest.mark.slow
+def test_the_student_editions_checks_refuse_every_route_and_judge_as_the_masters(edition):
+    """In the student edition every route is refused, every master passes, every stub and wrong answer
+    fails with the fragment that names its cause: the shipped values cover every call the checks make."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REAL_CIFAR10_DIR
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "RESNET_QUICK": "1", "MPLBACKEND": "Agg", "RESNET_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(edition), str(root)])}
+    if REAL_CIFAR10_DIR:
+        env["CIFAR10_DIR"] = REAL_CIFAR10_DIR
+    run = subprocess.run([sys.executable, "-c", _IN_THE_EDITION, str(edition), str(root)], cwd=edition, env=env,
+                         capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr[-3000:]
+    problems = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not problems, "\n".join(problems)

@@ -19,12 +19,15 @@ never the submission's.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
+import hashlib
+import json
 import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,10 +204,19 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 _README = """\
 # Student edition
 
-These notebooks are the exercises' version of `../notebooks/`: the code between
-`### BEGIN SOLUTION` and `### END SOLUTION` is replaced by `raise NotImplementedError()`, and all
-outputs are cleared. Run them from the project root as the
-originals (`make lab`, then open `student/`); `helpers` is installed in the project's `.venv`.
+Your workspace. These notebooks are the exercises' version of the masters in `../notebooks/`: the code
+between `### BEGIN SOLUTION` and `### END SOLUTION` is replaced by `raise NotImplementedError()`, and all
+outputs are cleared.
+
+Open them with `make lab` from the project root: it builds this folder if it is missing, starts
+JupyterLab at the project root and opens `student/00_start_here.ipynb` (`helpers` is installed in the
+project's `.venv`). The masters, with every solution, are one folder up, in `notebooks/`: open them
+when you want to compare, not before.
+
+`make student` updates this folder from the masters and never overwrites a notebook you changed (or
+ran: saved outputs count as a change). Yours is kept; when the masters have changed since, their new
+version goes to `updates/` in this folder, and one line says so. `.edition.json` records what the last
+build wrote, to tell the two apart. For a fresh copy of a notebook, rename yours and run `make student`.
 
 Each exercise is a function to complete: replace the stub between the two markers with your code,
 run the cell, then run the check cell below it. It prints one line when your answer is right and says what is wrong
@@ -213,19 +225,64 @@ setup cells at the top of the notebook) and in its own cell.
 """
 
 
-def write_student_edition(source: Path, target: Path) -> list[Path]:
-    """Write the student edition of every notebook in ``source`` into ``target``; returns the files."""
+MANIFEST = ".edition.json"  # in the edition's folder: the SHA-256 of every file as the last build wrote it
+UPDATES = "updates"  # where the new version of a file the learner changed goes
+
+
+def _write_unless_changed(target: Path, name: str, data: bytes, manifest: dict[str, str]) -> Path | None:
+    """Write ``data`` to ``target/name`` and record its hash, unless the file there holds the learner's
+    work: it exists and differs both from ``data`` and from what the last build wrote (``manifest``).
+    Then nothing is written and the result is None."""
+    path = target / name
+    if path.exists():
+        current = path.read_bytes()
+        if current != data and hashlib.sha256(current).hexdigest() != manifest.get(name):
+            return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    manifest[name] = hashlib.sha256(data).hexdigest()
+    return path
+
+
+def _write_edition_file(target: Path, name: str, data: bytes, manifest: dict[str, str],
+                        log: Callable[[str], None]) -> Path:
+    """``data`` into ``target/name``; a file the learner changed is kept and, if ``data`` is new since the
+    last build, it goes to ``target/updates/name`` instead, with one line through ``log``. Returns where
+    ``data`` is (or the kept file)."""
+    written = _write_unless_changed(target, name, data, manifest)
+    if written is not None:
+        return written
+    if hashlib.sha256(data).hexdigest() == manifest.get(name):  # the learner's file is all there is: no news
+        return target / name
+    update = _write_unless_changed(target, f"{UPDATES}/{name}", data, manifest)
+    if update is None:
+        log(f"kept your changed {target / name} and {target / UPDATES / name}; the new version was not "
+            f"written (move one of them away and run again)")
+        return target / name
+    log(f"kept your changed {target / name}; the new version is {update}")
+    return update
+
+
+def write_student_edition(source: Path, target: Path, log: Callable[[str], None] = print) -> list[Path]:
+    """Write the student edition of every notebook in ``source`` into ``target``; returns the files.
+
+    A notebook the learner changed since the last build is never overwritten (see ``_write_edition_file``).
+    """
     source, target = Path(source), Path(target)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
         raise ValueError(f"no notebooks (*.ipynb) in {source}")
     target.mkdir(parents=True, exist_ok=True)
+    manifest_path = target / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):  # none yet, or damaged: every differing file then counts as the learner's
+        manifest = {}
     written = []
     for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        out = target / path.name
-        nbformat.write(student_notebook(nb), out)
-        written.append(out)
+        text = nbformat.writes(student_notebook(nbformat.read(path, as_version=4)))
+        data = (text if text.endswith("\n") else text + "\n").encode()  # as nbformat.write would save it
+        written.append(_write_edition_file(target, path.name, data, manifest, log))
     # Anything next to the notebooks that they read (images, data files), except other notebooks.
     for extra in sorted(source.iterdir()):
         if extra.suffix == ".ipynb" or extra.name.startswith(".") or extra.name == "__pycache__":
@@ -236,8 +293,78 @@ def write_student_edition(source: Path, target: Path) -> list[Path]:
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         else:
             shutil.copy2(extra, destination)
-    (target / "README.md").write_text(_README)
+    _write_edition_file(target, "README.md", _README.encode(), manifest, log)
+    for name, data in student_files():  # helpers/ (checks without references), results/, figures/
+        _write_edition_file(target, name, data, manifest, log)
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return written
+
+
+# ----------------------------------------------------------------------------------------------
+# What the student edition ships besides the notebooks
+# ----------------------------------------------------------------------------------------------
+
+SHIPPED = ("helpers", "results", "figures")  # beside the notebooks: what they import, read and show
+WITHHELD = '"""Withheld from the student edition: its values on the check\'s own cases are read from {data}."""'
+
+
+def _without_references(module: str, source: str) -> tuple[str, bytes | None]:
+    """A check module's source for the student edition, and the data its checks read instead.
+
+    Every function marked ``@precomputed`` (a reference, or a mistake one line away from it) keeps its
+    signature, loses its body and returns :func:`helpers.checks.recorded`: its values on the check's own
+    seeded cases, computed here by the masters and returned as ``torch.save`` bytes (None: nothing withheld).
+    """
+    import importlib
+    import io
+
+    import torch
+
+    from helpers import checks
+
+    importlib.import_module(module)
+    values = checks.precompute(module)
+    if not values:
+        return source, None
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    marked = [node for node in tree.body if isinstance(node, ast.FunctionDef) and any(
+        isinstance(d, ast.Call) and getattr(d.func, "id", "") == "precomputed" for d in node.decorator_list)]
+    if {node.name for node in marked} != set(values):
+        raise ValueError(f"{module}: the @precomputed functions in its source ({sorted(n.name for n in marked)}) "
+                         f"are not the ones it registers ({sorted(values)})")
+    data_name = module.rsplit(".", 1)[-1] + ".pt"
+    for node in sorted(marked, key=lambda n: n.lineno, reverse=True):
+        arguments = node.args
+        names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+        header = lines[node.lineno - 1: node.body[0].lineno - 1]
+        indent = " " * node.body[0].col_offset
+        body = [f"{indent}{WITHHELD.format(data=data_name)}\n",
+                f"{indent}return recorded(__name__, {node.name!r}, ({''.join(n + ', ' for n in names)}))\n"]
+        lines[node.decorator_list[0].lineno - 1: node.end_lineno] = header + body
+    last_import = max(node.end_lineno for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+    lines.insert(last_import, "from helpers.checks import recorded  # the student edition's reference values\n")
+    buffer = io.BytesIO()
+    torch.save(values, buffer)
+    return "".join(lines), buffer.getvalue()
+
+
+def student_files(root: Path = PROJECT_ROOT) -> Iterator[tuple[str, bytes]]:
+    """(path in the edition, content) of every file the student edition ships besides the notebooks and its
+    README: ``helpers/``, ``results/`` and ``figures/``, so that the folder runs on its own. The check modules
+    hold no reference solution: see :func:`_without_references`; their data goes beside them (``nbNN.pt``)."""
+    for folder in SHIPPED:
+        for path in sorted((root / folder).rglob("*")):
+            if (not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pt")
+                    or any(part.startswith(".") for part in path.relative_to(root).parts)):
+                continue
+            name, data = path.relative_to(root).as_posix(), path.read_bytes()
+            if path.parent == root / "helpers" / "checks" and path.suffix == ".py" and path.stem != "__init__":
+                source, table = _without_references(f"helpers.checks.{path.stem}", data.decode())
+                data = source.encode()
+                if table is not None:
+                    yield path.with_suffix(".pt").relative_to(root).as_posix(), table
+            yield name, data
 
 
 # ----------------------------------------------------------------------------------------------
@@ -463,8 +590,8 @@ def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -
     Each file is matched to its master by content (``_master_for``), never by name, and graded with the
     master's setup and check cells (``grade_notebook``). Every exercise of every master gets a row, so the
     total is over the whole assignment: a master that no file matches scores 0 for each of its exercises. A
-    file that cannot be read, matches no master, or matches the same master as another file is refused
-    (one row, no points).
+    file that cannot be read or matches no master is refused (one row, no points); so are files made from
+    the same master as another, except the one named as the master, which is graded.
     """
     submissions, master_dir = Path(submissions), Path(master_dir)
     paths = [submissions] if submissions.suffix == ".ipynb" else sorted(submissions.glob("*.ipynb"))
@@ -487,18 +614,23 @@ def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -
     results = []
     for name, master in masters.items():
         found = matched.get(name, [])
+        if len(found) > 1:  # several files made from one master: the one with its name is graded, if there is one
+            keep = [path for path in found if path.name == name]
+            for path in found:
+                if path not in keep:
+                    others = " and ".join(p.name for p in found if p != path)
+                    refused.append(Result(path.name, NOTEBOOK_ROW, 0, False, (
+                        f"refused: {name}, made from the same master, is graded instead" if keep else
+                        f"refused: {others} also matches {name}; submit one file per notebook")))
+            found = keep
         if len(found) == 1:
             try:
                 results += grade_notebook(found[0], master_paths[name], timeout)
                 continue
             except Exception as error:  # noqa: BLE001 - e.g. a cell without a source: its exercises score 0
                 why = f"could not grade {found[0].name}: {_error_message(error)}"
-        elif found:
+        elif name in matched:
             why = "more than one submitted file matches it (refused)"
-            for path in found:
-                others = " and ".join(p.name for p in found if p != path)
-                refused.append(Result(path.name, NOTEBOOK_ROW, 0, False,
-                                      f"refused: {others} also matches {name}; submit one file per notebook"))
         else:
             why = "no submitted file matches it"
         results += [Result(name, e.grade_id, e.points, False, why) for e in exercises(master, name)]
