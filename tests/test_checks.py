@@ -161,8 +161,8 @@ ROUTES = [
      "import helpers.checks.nb06\nconfusion_matrix = lambda t, p, n: helpers.checks.nb06._loop_confusion("
      "t.tolist(), p.tolist(), n)\n", "your answer uses helpers.checks"),
     ("06-ex3-captured-global", "nb06", "check_stem_output_size", "stem_output_size",
-     "from helpers.checks import nb06\n_size = nb06._stem_formula\ndel nb06\n"
-     "def stem_output_size(n):\n    return _size(n)\n", "helpers.checks.nb06._stem_formula"),
+     "from helpers.checks import nb06\n_size = nb06._stem_output\ndel nb06\n"
+     "def stem_output_size(n):\n    return _size(n)\n", "helpers.checks.nb06._stem_output (through the global _size)"),
     ("06-ex3-stem-output", "nb06", "check_stem_output_size", "stem_output_size",
      "stem_output_size = functools.partial(__import__('helpers.checks.nb06', fromlist=['x'])._stem_output)\n",
      "helpers.checks.nb06._stem_output"),
@@ -172,11 +172,13 @@ ROUTES = [
      "        return _one_cycle(step, total, peak, max(1, round(total * warmup)) if warmup else 0)\n"
      "one_cycle_lr = Schedule().lr\n", "helpers.checks.nb06._one_cycle"),
     ("06-ex5-forgetting", "nb06", "check_resume", "resume",
-     "from helpers.checks.nb06 import _forgetting\nresume = _forgetting(frozenset())\n", "helpers.checks.nb06"),
+     "from helpers.checks.nb06 import _tiny_epochs\n"
+     "def resume(path, model, optimizer, schedule, *, train=_tiny_epochs):\n    return 0\n",
+     "helpers.checks.nb06._tiny_epochs (through the default argument train)"),
     ("06-ex5-getattr-string", "nb06", "check_resume", "resume",
      "import importlib\ndef resume(path, model, optimizer, schedule):\n"
-     "    return importlib.import_module('helpers.checks.nb06')._forgetting(frozenset())(path, model, optimizer, "
-     "schedule)\n", "helpers.checks"),
+     "    return importlib.import_module('helpers.checks.nb06')._forgotten_weights((), 3, 2, 0)\n",
+     "helpers.checks"),
     # copying, or binding the refused helper where the runtime substitution does not reach
     ("01-ex1-default-argument", "nb01", "check_output_size", "output_size",
      "from helpers.convolution import conv_output_size\n"
@@ -294,7 +296,8 @@ def edition(tmp_path_factory) -> Path:
 
 
 # What computes an answer (or a mistake one line from it) in the masters' checks: the student edition has none.
-REFERENCES = {"nb01": ["_measured_receptive_field", "_rf_mistaken"]}
+REFERENCES = {"nb01": ["_measured_receptive_field", "_rf_mistaken"],
+              "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"]}
 
 
 def test_the_student_editions_checks_hold_no_reference(edition):

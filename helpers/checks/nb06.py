@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,23 +23,15 @@ import torch
 from torch import nn
 
 from helpers import evaluation, train
-from helpers.checks import describe, exercise_check, fail, passed, refusing
+from helpers.checks import describe, exercise_check, fail, passed, precomputed, refusing
 from helpers.models import BasicBlock, ResNet
 from helpers.runtime import one_thread
 from helpers.train import TrainConfig, make_optimizer
 
 
-def _loop_confusion(labels: list[int], predictions: list[int], num_classes: int) -> torch.Tensor:
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    for t, p in zip(labels, predictions):
-        counts[t, p] += 1
-    return counts
-
-
-@exercise_check("confusion_matrix")
-def check_confusion_matrix(confusion_matrix) -> None:
+def _confusion_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
     g = torch.Generator().manual_seed(6)
-    cases = [  # what, labels, predictions, num_classes
+    return [  # what, labels, predictions, num_classes
         ("200 random labels and predictions, 10 classes",
          torch.randint(0, 10, (200,), generator=g), torch.randint(0, 10, (200,), generator=g), 10),
         ("classes 5..9 never predicted", torch.randint(0, 10, (100,), generator=g),
@@ -48,6 +41,19 @@ def check_confusion_matrix(confusion_matrix) -> None:
         ("the same (true, predicted) pair 5 times", torch.full((5,), 2), torch.full((5,), 1), 3),
         ("a single example", torch.tensor([3]), torch.tensor([0]), 4),
     ]
+
+
+@precomputed(lambda: [(t.tolist(), p.tolist(), n) for _, t, p, n in _confusion_cases()])
+def _loop_confusion(labels: list[int], predictions: list[int], num_classes: int) -> torch.Tensor:
+    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    for t, p in zip(labels, predictions, strict=True):
+        counts[t, p] += 1
+    return counts
+
+
+@exercise_check("confusion_matrix")
+def check_confusion_matrix(confusion_matrix) -> None:
+    cases = _confusion_cases()
     for what, labels, predictions, num_classes in cases:
         expected = _loop_confusion(labels.tolist(), predictions.tolist(), num_classes)
         call = f"confusion_matrix for {what}"
@@ -70,9 +76,10 @@ def check_confusion_matrix(confusion_matrix) -> None:
                         "predictions, so use num_classes.")
             fail(f"{call}: expected shape {tuple(expected.shape)} (num_classes x num_classes), got "
                  f"{tuple(got.shape)}.{hint}")
-        if got.dtype.is_floating_point and not torch.equal(got.round(), got):
-            fail(f"{call}: the entries must be whole counts of examples; got fractions ({describe(got)}).")
-        got = got.long()
+        if got.dtype.is_floating_point or got.dtype.is_complex or got.dtype == torch.bool:
+            fail(f"{call}: the entries must be integer counts of examples (an integer dtype such as torch.long); "
+                 f"got dtype {got.dtype}. Start from torch.zeros(..., dtype=torch.long), or count with "
+                 "torch.bincount, which counts in integers.")
         if torch.equal(got, expected):
             continue
         hint = ""
@@ -86,7 +93,23 @@ def check_confusion_matrix(confusion_matrix) -> None:
         diff = (got != expected).nonzero()[0].tolist()
         fail(f"{call}: cell (true={diff[0]}, predicted={diff[1]}) holds {int(got[diff[0], diff[1]])}, but "
              f"{int(expected[diff[0], diff[1]])} examples of class {diff[0]} were predicted as {diff[1]}.{hint}")
-    passed("confusion_matrix", f"{len(cases)} cases, including classes never predicted and repeated pairs")
+    # a fresh random case each run: the rows add up to the labels' counts, the columns to the predictions'
+    fresh = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
+    n = int(torch.randint(2, 12, (), generator=fresh))
+    size = int(torch.randint(1, 300, (), generator=fresh))
+    labels, predictions = (torch.randint(0, n, (size,), generator=fresh) for _ in range(2))
+    with refusing({evaluation: ["confusion_matrix"]}, confusion_matrix, exercise="confusion_matrix"):
+        got = confusion_matrix(labels.clone(), predictions.clone(), n)
+    hits = [int(((labels == c) & (predictions == c)).sum()) for c in range(n)]
+    if not (isinstance(got, torch.Tensor) and got.shape == (n, n) and not got.dtype.is_floating_point
+            and torch.equal(got.sum(1).long(), torch.bincount(labels, minlength=n))
+            and torch.equal(got.sum(0).long(), torch.bincount(predictions, minlength=n))
+            and got.diagonal().long().tolist() == hits):
+        fail(f"confusion_matrix on {len(labels)} fresh random examples of {n} classes: the rows should add up to "
+             "the number of examples of each true class, the columns to the number predicted as each class, and "
+             f"the diagonal should count the hits; got {describe(got)}.")
+    passed("confusion_matrix", f"{len(cases)} cases, including classes never predicted and repeated pairs, and a "
+                               "fresh random one")
 
 
 @exercise_check("top_k_accuracy")
@@ -131,27 +154,32 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
     passed("top_k_accuracy", f"equal to torch.topk in {len(cases)} cases, k = 1 to the number of classes")
 
 
-def _stem_formula(size: int, conv_padding: int = 3, pool_padding: int = 1) -> int:
-    """The output-size formula applied to the 7x7/2 convolution, then the 3x3/2 max-pool."""
-    after_conv = (size + 2 * conv_padding - 7) // 2 + 1
-    return (after_conv + 2 * pool_padding - 3) // 2 + 1
-
-
-# Common mistakes, as functions of the size, and what to say when an answer equals one at every size checked
-# (several agree at some sizes: 224 -> 55 is a forgotten padding of either layer).
-_STEM_MISTAKES = [
-    (lambda n: (n + 2 * 3 - 7) // 2 + 1,
-     "That is the size after the 7x7 convolution; the max-pool (3x3, stride 2, padding 1) halves it again."),
-    (lambda n: n // 4, "size // 4 is right only for sizes divisible by 4: apply the output-size formula "
-                       "floor((n + 2p - k) / s) + 1 twice, once per layer."),
-    (lambda n: _stem_formula(n, pool_padding=0), "The max-pool has padding 1 as well: floor((n + 2 * 1 - 3) / 2) + 1."),
-    (lambda n: _stem_formula(n, conv_padding=0), "The 7x7 convolution has padding 3: floor((n + 2 * 3 - 7) / 2) + 1."),
-    (lambda n: _stem_formula(n, conv_padding=0, pool_padding=0),
-     "You left out both paddings: the convolution pads by 3 and the max-pool by 1 (the 2p in "
-     "floor((n + 2p - k) / s) + 1)."),
+_STEM_SIZES = [224, 32, 33, 31, 64, 7, 2, 1, 100, 225]
+# Common mistakes, in the order _stem_mistaken computes them, and what to say when an answer equals one at
+# every size checked (several agree at some sizes: 224 -> 55 is a forgotten padding of either layer).
+_STEM_WHY = [
+    "That is the size after the 7x7 convolution; the max-pool (3x3, stride 2, padding 1) halves it again.",
+    "size // 4 is right only for sizes divisible by 4: apply the output-size formula floor((n + 2p - k) / s) + 1 "
+    "twice, once per layer.",
+    "The max-pool has padding 1 as well: floor((n + 2 * 1 - 3) / 2) + 1.",
+    "The 7x7 convolution has padding 3: floor((n + 2 * 3 - 7) / 2) + 1.",
+    "You left out both paddings: the convolution pads by 3 and the max-pool by 1 (the 2p in "
+    "floor((n + 2p - k) / s) + 1).",
 ]
 
 
+@precomputed(lambda: [(n,) for n in _STEM_SIZES])
+def _stem_mistaken(n: int) -> list[int]:
+    """What each mistake of _STEM_WHY gives for an n x n image."""
+    def formula(size: int, conv_padding: int = 3, pool_padding: int = 1) -> int:
+        after_conv = (size + 2 * conv_padding - 7) // 2 + 1
+        return (after_conv + 2 * pool_padding - 3) // 2 + 1
+
+    return [(n + 2 * 3 - 7) // 2 + 1, n // 4, formula(n, pool_padding=0), formula(n, conv_padding=0),
+            formula(n, conv_padding=0, pool_padding=0)]
+
+
+@precomputed(lambda: [(n,) for n in _STEM_SIZES])
 def _stem_output(size: int) -> int:
     """Height after the ImageNet stem (7x7 stride-2 conv, 3x3 stride-2 max-pool) of helpers.models."""
     model = ResNet(BasicBlock, [1], num_classes=2, stem="imagenet", width=2)
@@ -162,10 +190,14 @@ def _stem_output(size: int) -> int:
 
 @exercise_check("stem_output_size")
 def check_stem_output_size(stem_output_size) -> None:
-    sizes = [224, 32, 33, 31, 64, 7, 2, 1, 100, 225]
+    sizes = _STEM_SIZES
 
     def answer(size: int):
-        got = stem_output_size(size)
+        with refusing({nn.Conv2d: ["__init__"], nn.MaxPool2d: ["__init__"], ResNet: ["__init__"],
+                       nn.functional: ["conv2d", "max_pool2d"], torch: ["conv2d", "max_pool2d"]}, stem_output_size,
+                      exercise="stem_output_size", hint="Apply the output-size formula, once per layer; building "
+                                                        "the layers and running them measures instead."):
+            got = stem_output_size(size)
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if isinstance(got, float) and got.is_integer():
@@ -178,7 +210,8 @@ def check_stem_output_size(stem_output_size) -> None:
         got = answer(size)
         if got == expected:
             continue
-        hint = next((f" {say}" for mistake, say in _STEM_MISTAKES if all(answer(n) == mistake(n) for n in sizes)), "")
+        hint = next((f" {say}" for m, say in enumerate(_STEM_WHY) if all(answer(n) == _stem_mistaken(n)[m]
+                                                                         for n in sizes)), "")
         fail(f"stem_output_size({size}) returned {got!r}, but the ImageNet stem of helpers.models turns a "
              f"{size}x{size} image into a {expected}x{expected} map.{hint}")
     passed("stem_output_size", f"equal to the real stem for {len(sizes)} sizes, odd ones and 1x1 included")
@@ -198,6 +231,30 @@ def _reference_lrs(total_steps: int, peak_lr: float, warmup: float) -> list[floa
     return lrs
 
 
+# (total steps, peak, warmup): warm-up lengths 15, 6, 3, 0, 4, 90, 6 and 1 steps (none at .5, where rounding
+# conventions differ; 38 * 0.15 = 5.7 separates round(), 6, from int(), which truncates to 5; 10 * 0.04 rounds to
+# 0 steps, where the text asks for at least one)
+_LR_CASES = [(100, 0.2, 0.15), (40, 0.4, 0.15), (12, 1.0, 0.25), (50, 0.1, 0.0), (8, 0.2, 0.5), (300, 0.2, 0.3),
+             (38, 0.3, 0.15), (10, 0.2, 0.04)]
+
+
+def _lr_steps(total: int, warmup: float) -> list[int]:
+    """The steps checked: the first, the middle, the last, and around the end of the warm-up."""
+    w = round(total * warmup)
+    return sorted({0, 1, total // 2, total - 1, w, w - 1, w + 1} & set(range(total)))
+
+
+def _one_cycle_cases() -> list[tuple[int, int, float, int]]:
+    cases = []
+    for total, peak, warmup in _LR_CASES:
+        w = max(1, round(total * warmup)) if warmup > 0 else 0
+        for step in _lr_steps(total, warmup):
+            cases += [(step + 1, total, peak, w), (step, total, peak, max(1, int(total * warmup))),
+                      (step, total, peak, 0)]
+    return cases
+
+
+@precomputed(_one_cycle_cases)
 def _one_cycle(step: int, total: int, peak: float, warmup_steps: int) -> float:
     if step < warmup_steps:
         return peak * (0.1 + 0.9 * step / warmup_steps)
@@ -206,14 +263,10 @@ def _one_cycle(step: int, total: int, peak: float, warmup_steps: int) -> float:
 
 @exercise_check("one_cycle_lr")
 def check_one_cycle_lr(one_cycle_lr) -> None:
-    # warm-up lengths 15, 6, 3, 0, 4, 90 and 6 steps (none at .5, where rounding conventions differ; 38 * 0.15
-    # = 5.7 separates round(), 6, from int(), which truncates to 5)
-    cases = [(100, 0.2, 0.15), (40, 0.4, 0.15), (12, 1.0, 0.25), (50, 0.1, 0.0), (8, 0.2, 0.5), (300, 0.2, 0.3),
-             (38, 0.3, 0.15)]
+    cases = _LR_CASES
     for total, peak, warmup in cases:
         expected = _reference_lrs(total, peak, warmup)
-        for step in sorted({0, 1, total // 2, total - 1, round(total * warmup), round(total * warmup) - 1,
-                            round(total * warmup) + 1} & set(range(total))):
+        for step in _lr_steps(total, warmup):
             call = f"one_cycle_lr(step={step}, total_steps={total}, peak_lr={peak}, warmup={warmup})"
             with refusing({train: ["one_cycle", "make_optimizer"]}, one_cycle_lr, exercise="one_cycle_lr",
                           hint="Write the two linear pieces from the formula in the text."):
@@ -244,6 +297,11 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
                         "rate is still peak_lr, and it would reach 0 at step total_steps, one after the last.")
             elif step == 0 and warmup == 0:
                 hint = " With warmup=0 there is no warm-up: step 0 runs at the peak."
+            elif warmup > 0 and round(total * warmup) == 0 and isinstance(got, (int, float)) and math.isclose(
+                    got, _one_cycle(step, total, peak, 0), rel_tol=1e-6, abs_tol=1e-12):
+                hint = (f" Here round(total_steps * warmup) = round({total} * {warmup}) = 0, and your schedule has no "
+                        "warm-up; the text asks for at least one warm-up step whenever warmup > 0: "
+                        "max(1, round(total_steps * warmup)).")
             elif int(total * warmup) != w and isinstance(got, (int, float)) and math.isclose(
                     got, _one_cycle(step, total, peak, max(1, int(total * warmup))), rel_tol=1e-6):
                 hint = (f" Your warm-up lasts int(total_steps * warmup) = {int(total * warmup)} steps; the schedule "
@@ -311,22 +369,6 @@ def _tiny_epochs(objects, first: int, last: int, path, data) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-def _forgetting(skip: frozenset):
-    """A resume that restores everything save wrote except the pieces in ``skip``."""
-    def resume(path, model, optimizer, schedule):
-        state = torch.load(path)
-        if "model" not in skip:
-            model.load_state_dict(state["model"])
-        if "optimizer" not in skip:
-            optimizer.load_state_dict(state["optimizer"])
-        if "schedule" not in skip:
-            schedule.load_state_dict(state["schedule"])
-        if "rng" not in skip:
-            torch.set_rng_state(state["rng"])
-        return state["epoch"] + 1
-
-    return resume
-
 
 def _tiny_resumed(resume, epochs: int, stop: int, seed: int, path, guard=None):
     """``stop`` epochs, a new session (another seed, fresh objects), ``resume``, then the remaining epochs.
@@ -345,21 +387,42 @@ def _tiny_resumed(resume, epochs: int, stop: int, seed: int, path, guard=None):
     return _tiny_epochs(objects, start, epochs, path, data), start
 
 
-def _what_was_forgotten(got: torch.Tensor, epochs: int, stop: int, seed: int, path) -> str:
+_RESUME_CASES = [(3, 2, 0), (4, 1, 1), (3, 3, 2)]  # epochs, epochs before the interruption, seed
+_OMISSIONS = [skip for size in range(1, len(_TINY_PIECES) + 1) for skip in itertools.combinations(_TINY_PIECES, size)]
+
+
+@precomputed(lambda: [(skip, *case) for case in _RESUME_CASES for skip in _OMISSIONS])
+def _forgotten_weights(skip: tuple[str, ...], epochs: int, stop: int, seed: int) -> torch.Tensor:
+    """The final weights of the interrupted run when the resume restores everything but the pieces in ``skip``."""
+    def resume(path, model, optimizer, schedule):
+        state = torch.load(path)
+        if "model" not in skip:
+            model.load_state_dict(state["model"])
+        if "optimizer" not in skip:
+            optimizer.load_state_dict(state["optimizer"])
+        if "schedule" not in skip:
+            schedule.load_state_dict(state["schedule"])
+        if "rng" not in skip:
+            torch.set_rng_state(state["rng"])
+        return state["epoch"] + 1
+
+    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as directory, one_thread():
+        return _tiny_resumed(resume, epochs, stop, seed, Path(directory) / "tiny.pt")[0]
+
+
+def _what_was_forgotten(got: torch.Tensor, epochs: int, stop: int, seed: int) -> str:
     """Which pieces a resume that ends with the weights ``got`` forgot: the fewest whose omission gives them."""
-    for size in range(1, len(_TINY_PIECES) + 1):
-        for skip in itertools.combinations(_TINY_PIECES, size):
-            weights, _ = _tiny_resumed(_forgetting(frozenset(skip)), epochs, stop, seed, path)
-            if torch.allclose(got, weights, rtol=0, atol=1e-6):
-                return (" Your run ends with exactly the weights of a resume that forgets this: "
-                        + "; and ".join(_TINY_PIECES[piece] for piece in skip) + ".")
+    for skip in _OMISSIONS:
+        if torch.allclose(got, _forgotten_weights(skip, epochs, stop, seed), rtol=0, atol=1e-6):
+            return (" Your run ends with exactly the weights of a resume that forgets this: "
+                    + "; and ".join(_TINY_PIECES[piece] for piece in skip) + ".")
     return (" None of the usual omissions explains it: restore each piece save wrote (model, optimizer, schedule, "
             "rng) and do nothing else (no extra schedule.step(), no new random draws).")
 
 
 @exercise_check("resume")
 def check_resume(resume) -> None:
-    cases = [(3, 2, 0), (4, 1, 1), (3, 3, 2)]  # epochs, epochs before the interruption, seed
+    cases = _RESUME_CASES
     with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as directory, one_thread():
         path = Path(directory) / "tiny.pt"
         for epochs, stop, seed in cases:
@@ -386,6 +449,6 @@ def check_resume(resume) -> None:
             if not torch.allclose(got, expected, rtol=0, atol=1e-6):
                 fail(f"After {what}, the weights differ from {epochs} epochs trained straight (largest difference "
                      f"{(got - expected).abs().max().item():.3g}); a correct resume makes them equal."
-                     + _what_was_forgotten(got, epochs, stop, seed, path))
+                     + _what_was_forgotten(got, epochs, stop, seed))
     passed("resume", f"{len(cases)} interrupted runs end with the weights of the uninterrupted ones, "
                      "a resume after the last epoch included")

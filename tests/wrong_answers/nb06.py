@@ -24,6 +24,10 @@ WRONG = {
         ("from helpers.evaluation import confusion_matrix as ready_made\n"
          "return ready_made(labels, predictions, num_classes)  # the helper the notebook uses",
          "you called helpers.evaluation.confusion_matrix"),
+        ("counts = torch.zeros(num_classes, num_classes)  # float32 counts\n"
+         "counts.index_put_((labels, predictions), torch.ones(len(labels)), accumulate=True)\n"
+         "return counts",
+         "must be integer counts"),
     ],
     "nb06_top_k_accuracy": [
         ("top = logits.argsort(dim=1)[:, :k]  # ascending: the k SMALLEST logits\n"
@@ -59,6 +63,9 @@ WRONG = {
         ("after_conv = (size - 7) // 2 + 1  # forgets the convolution's padding\n"
          "return (after_conv + 2 * 1 - 3) // 2 + 1",
          "The 7x7 convolution has padding 3"),
+        ("stem = nn.Sequential(nn.Conv2d(3, 1, 7, stride=2, padding=3), nn.MaxPool2d(3, stride=2, padding=1))\n"
+         "return stem(torch.zeros(1, 3, size, size)).shape[-1]  # measures instead of using the formula",
+         "you called nn.Conv2d"),
     ],
     "nb06_one_cycle_lr": [
         ("w = max(1, round(total_steps * warmup)) if warmup > 0 else 0\n"
@@ -91,6 +98,11 @@ WRONG = {
          "    return peak_lr * (0.1 + 0.9 * step / w)\n"
          "return peak_lr * (total_steps - step) / (total_steps - w)",
          "int() truncates"),
+        ("w = round(total_steps * warmup)  # no warm-up step where the product rounds to 0\n"
+         "if step < w:\n"
+         "    return peak_lr * (0.1 + 0.9 * step / w)\n"
+         "return peak_lr * (total_steps - step) / (total_steps - w)",
+         "at least one warm-up step whenever warmup > 0"),
         ("from helpers.train import one_cycle\n"
          "return peak_lr * one_cycle(total_steps, warmup)(step)  # the helper the loop uses",
          "you called helpers.train.one_cycle"),
