@@ -128,9 +128,9 @@ from torch import nn
 # (id, check module, check function, the name the answer is bound to, the learner's cell, message fragment)
 ROUTES = [
     ("00-ex4-pixels", "nb00", "check_channel_stats", "channel_stats",
-     "from helpers.checks.nb00 import _pixels\n"
-     "def channel_stats(images):\n    p = _pixels(images)\n    return p.mean(0), p.std(0)\n",
-     "helpers.checks.nb00._pixels"),
+     "from helpers.checks.nb00 import _channel_stats_expected\n"
+     "def channel_stats(images):\n    return _channel_stats_expected(0)[:2]\n",
+     "helpers.checks.nb00._channel_stats_expected"),
     ("01-ex5-alias", "nb01", "check_receptive_field", "receptive_field",
      "from helpers.checks.nb01 import _measured_receptive_field as receptive_field\n",
      "helpers.checks.nb01._measured_receptive_field"),
@@ -296,7 +296,8 @@ def edition(tmp_path_factory) -> Path:
 
 
 # What computes an answer (or a mistake one line from it) in the masters' checks: the student edition has none.
-REFERENCES = {"nb01": ["_measured_receptive_field", "_rf_mistaken"],
+REFERENCES = {"nb00": ["_channel_stats_expected"],
+              "nb01": ["_measured_receptive_field", "_rf_mistaken"],
               "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"]}
 
 

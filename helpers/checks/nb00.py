@@ -10,7 +10,8 @@ import torchvision.transforms.functional as F1
 import torchvision.transforms.v2 as T2
 import torchvision.transforms.v2.functional as F
 
-from helpers.checks import close, describe, exercise_check, expect_tensor, fail, passed, refusing
+from helpers import data
+from helpers.checks import close, describe, exercise_check, expect_tensor, fail, passed, precomputed, refusing
 from helpers.data import MEAN, STD, DataNotFoundError, balanced_subset, load_cifar10
 
 
@@ -29,33 +30,49 @@ def check_class_histogram(class_histogram) -> None:
     passed("class_histogram", f"{len(cases)} label arrays, including classes with no images")
 
 
+# What does the work of to_input for you: torchvision's transforms (the check's reference) and helpers.data.
+_READY_NORMALISE = {T.ToTensor: ["__init__"], T.Normalize: ["__init__"], T2.Normalize: ["__init__"],
+                    F1: ["to_tensor", "normalize"], F: ["normalize"], data: ["normalize"]}
+
+
 @exercise_check("to_input")
 def check_to_input(to_input) -> None:
     normalize = T.Normalize(MEAN, STD)
     reference = T.Compose([T.ToTensor(), normalize])
     rng = np.random.default_rng(1)
+    # a non-square image too (H=24, W=40): a swapped height and width shows only there
     for image in (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), np.zeros((32, 32, 3), np.uint8),
-                  np.full((32, 32, 3), 255, np.uint8)):
-        got = to_input(image)
+                  np.full((32, 32, 3), 255, np.uint8), rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)):
+        h, w, _ = image.shape
+        with refusing(_READY_NORMALISE, to_input, exercise="to_input",
+                      hint="Scale, move the channels first and normalise with tensor operations yourself; the "
+                           "check compares your result with torchvision's ToTensor + Normalize."):
+            got = to_input(image.copy())
         if isinstance(got, torch.Tensor) and got.dtype != torch.float32:
             fail(f"to_input should return float32 values, got {got.dtype}.")
         expected = reference(image)
         if not close(got, expected):
             pixels = torch.from_numpy(image).float()  # (H, W, C), 0..255
+            if isinstance(got, torch.Tensor) and (close(got, normalize(pixels.permute(2, 1, 0) / 255))
+                                                  or (h != w and tuple(got.shape) == (3, w, h))):
+                fail(f"to_input(image of shape {image.shape}): the height and width are swapped (you returned "
+                     f"shape {tuple(got.shape)}, expected {tuple(expected.shape)}): move only the channel axis "
+                     "to the front, permute(2, 0, 1), which keeps (H, W) in order.")
             for variant, cause in (
                 (normalize(pixels.permute(2, 0, 1)), "the values were not scaled to 0..1 before normalising: "
                                                      "divide by 255 first, then subtract MEAN and divide by STD"),
                 (pixels.permute(2, 0, 1) / 255, "the values are scaled to 0..1 but not normalised: subtract MEAN "
                                                 "and divide by STD, channel by channel"),
-                (normalize(pixels.reshape(3, 32, 32) / 255), "the shape is (3, 32, 32) but the numbers are "
-                                                             "scrambled: reshape (or view) regroups the values "
-                                                             "without moving the channels; move the channel axis "
-                                                             "first with permute"),
+                (normalize(pixels.reshape(3, h, w) / 255), f"the shape is (3, {h}, {w}) but the numbers are "
+                                                           "scrambled: reshape (or view) regroups the values "
+                                                           "without moving the channels; move the channel axis "
+                                                           "first with permute"),
             ):
                 if close(got, variant):
                     fail(f"to_input(image): {cause}.")
-        expect_tensor(got, expected, "to_input(image) compared with torchvision's ToTensor + Normalize")
-    passed("to_input", "equal to ToTensor + Normalize on 3 images")
+        expect_tensor(got, expected, f"to_input(image of shape {image.shape}) compared with torchvision's "
+                                     "ToTensor + Normalize")
+    passed("to_input", "equal to ToTensor + Normalize on 4 images, one of them 24x40")
 
 
 @exercise_check("hflip")
@@ -80,11 +97,6 @@ def check_hflip(hflip) -> None:
              "left-right is the width axis, dim 3.")
     expect_tensor(got, expected, "hflip(batch) compared with torchvision's horizontal_flip")
     passed("hflip", "mirrors left-right, keeps the batch and channel order")
-
-
-def _pixels(images) -> np.ndarray:
-    """Every pixel of every image as one row of 3 values in 0..1: shape (number of pixels, 3)."""
-    return np.concatenate([np.asarray(image, dtype=np.float64).reshape(-1, 3) for image in images]) / 255
 
 
 @functools.cache
@@ -114,9 +126,12 @@ def _channel_stats_cases() -> list[tuple[str, object]]:
     ]
 
 
-def _channel_stats_mistakes(images) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """(mean, std) as a typical mistake computes it, and what to say about it."""
-    pixels = _pixels(images)
+@precomputed(lambda: [(k,) for k in range(len(_channel_stats_cases()))])
+def _channel_stats_expected(case: int) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray, str]]]:
+    """The mean and std per channel of case ``case`` of _channel_stats_cases, and (mean, std, what to say) for
+    each typical mistake."""
+    images = _channel_stats_cases()[case][1]
+    pixels = np.concatenate([np.asarray(image, dtype=np.float64).reshape(-1, 3) for image in images]) / 255
     mean, std = pixels.mean(0), pixels.std(0)
     per_image = [np.asarray(image, dtype=np.float64).reshape(-1, 3) / 255 for image in images]
     mistakes = [
@@ -145,7 +160,7 @@ def _channel_stats_mistakes(images) -> list[tuple[np.ndarray, np.ndarray, str]]:
                          "the values are grouped wrongly: reshape(3, -1) cuts the array into three blocks "
                          "without gathering the channels, which are the last axis; use reshape(-1, 3), or "
                          "reduce over axes (0, 1, 2)"))
-    return mistakes
+    return pixels.mean(0), pixels.std(0), mistakes
 
 
 @exercise_check("channel_stats")
@@ -182,10 +197,9 @@ def check_channel_stats(channel_stats) -> None:
         return "reduce over all images and pixels and keep the channel axis: 3 numbers, R, G and B"
 
     cases = _channel_stats_cases()
-    for what, images in cases:
+    for k, (what, images) in enumerate(cases):
         mean, std = run(what, images)
-        pixels = _pixels(images)
-        expected_mean, expected_std = pixels.mean(0), pixels.std(0)
+        expected_mean, expected_std, mistakes = _channel_stats_expected(k)
         for name, value in (("mean", mean), ("std", std)):
             if value.shape != (3,):
                 fail(f"channel_stats on {what}: the {name} has shape {value.shape}, expected (3,): "
@@ -194,7 +208,7 @@ def check_channel_stats(channel_stats) -> None:
         ok_std = np.allclose(std, expected_std, rtol=1e-5, atol=1e-7)
         if ok_mean and ok_std:
             continue
-        for wrong_mean, wrong_std, cause in _channel_stats_mistakes(images):
+        for wrong_mean, wrong_std, cause in mistakes:
             if (np.allclose(mean, wrong_mean, rtol=1e-5, atol=1e-7) and np.allclose(std, wrong_std, rtol=1e-5, atol=1e-7)
                     and not (np.allclose(wrong_mean, expected_mean) and np.allclose(wrong_std, expected_std))):
                 fail(f"channel_stats on {what}: {cause}.")
@@ -202,15 +216,33 @@ def check_channel_stats(channel_stats) -> None:
         fail(f"channel_stats on {what}: the {name} per channel (R, G, B) should be {np.round(expected, 5).tolist()}, "
              f"got {np.round(value, 5).tolist()}. Scale to 0..1, then take the {name} of all values of each channel.")
 
+    # Fresh random images each run: brightening every pixel by 40 raises the mean by 40/255 and keeps the std;
+    # the same images twice keep both.
+    fresh = np.random.default_rng()
+    images = [fresh.integers(0, 216, (int(fresh.integers(1, 12)), int(fresh.integers(1, 12)), 3), dtype=np.uint8)
+              for _ in range(int(fresh.integers(1, 6)))]
+    base_mean, base_std = run("fresh random images", images)
+    brighter_mean, brighter_std = run("the same images, 40 brighter", [image + 40 for image in images])
+    twice_mean, twice_std = run("the same images twice", images + images)
+    if not (np.allclose(brighter_mean, base_mean + 40 / 255, atol=1e-6) and np.allclose(brighter_std, base_std,
+                                                                                        atol=1e-6)
+            and np.allclose(twice_mean, base_mean, atol=1e-9) and np.allclose(twice_std, base_std, atol=1e-9)):
+        fail("channel_stats on fresh random images: brightening every pixel by 40 should raise the mean by 40/255 "
+             "and keep the std, and the same images twice should give the same statistics; yours gave mean "
+             f"{np.round(base_mean, 5).tolist()} -> {np.round(brighter_mean, 5).tolist()} (brighter), "
+             f"{np.round(twice_mean, 5).tolist()} (twice); std {np.round(base_std, 5).tolist()} -> "
+             f"{np.round(brighter_std, 5).tolist()} (brighter), {np.round(twice_std, 5).tolist()} (twice).")
     sample = _cifar10_sample()
     if sample is not None:
         mean, std = run("1,000 CIFAR-10 training images", sample)
-        pixels = _pixels(sample)
-        for name, value, expected in (("mean", mean, pixels.mean(0)), ("std", std, pixels.std(0))):
-            if value.shape != (3,) or not np.allclose(value, expected, rtol=1e-5, atol=1e-7):
-                fail(f"channel_stats on 1,000 CIFAR-10 training images: the {name} should be "
-                     f"{np.round(expected, 5).tolist()}, got {np.round(value, 5).tolist()}.")
-    passed("channel_stats", f"equal to numpy on {len(cases)} data sets"
+        mirrored_mean, mirrored_std = run("the same images, mirrored and in reverse order", sample[::-1, :, ::-1])
+        for name, value, again, published in (("mean", mean, mirrored_mean, MEAN), ("std", std, mirrored_std, STD)):
+            if value.shape != (3,) or not np.allclose(value, again, atol=1e-6) or np.abs(value - published).max() > 0.02:
+                fail(f"channel_stats on 1,000 CIFAR-10 training images: the {name} should stay the same for the "
+                     f"images mirrored and reordered and lie near the published {name} "
+                     f"{np.round(published, 4).tolist()}; got {np.round(value, 5).tolist()} and "
+                     f"{np.round(again, 5).tolist()}.")
+    passed("channel_stats", f"equal to numpy on {len(cases)} data sets, consistent on fresh random images"
            + (" and on 1,000 CIFAR-10 training images" if sample is not None else ""))
     if sample is None:
         print("(CIFAR-10 is not on this machine, so the comparison with MEAN and STD is left out.)")

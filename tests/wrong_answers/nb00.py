@@ -15,6 +15,15 @@ WRONG = {
         ("x = torch.from_numpy(np.asarray(image)).float().reshape(3, 32, 32) / 255  # reshape, not permute\n"
          "return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)",
          "reshape (or view) regroups the values"),
+        ("x = torch.from_numpy(np.asarray(image)).permute(2, 1, 0).float() / 255  # (C, W, H): height and width swap\n"
+         "return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)",
+         "the height and width are swapped"),
+        ("from torchvision import transforms\n"
+         "return transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])(image)  # named in the text",
+         "you called torchvision.transforms.transforms.ToTensor"),
+        ("from helpers.data import normalize\n"
+         "return normalize(torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None])[0]  # the notebook's helper",
+         "you called helpers.data.normalize"),
     ],
     "nb00_hflip": [
         ("return batch.flip(2)  # upside down", "turned the images upside down"),
