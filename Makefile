@@ -1,16 +1,20 @@
-# Every target installs what it needs into .venv first (once; again when requirements change).
+# Every target installs what it needs into .venv first (once; again when a requirements file changes).
+# Learners get requirements.txt only; the tests, grading and CI add requirements-instructor.txt.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+INSTRUCTOR_STAMP := $(VENV)/.installed-instructor
 PORT   ?= 8888
 
-.PHONY: install lab test student grade grade-roundtrip figures bench results clean-cache help
+.PHONY: install install-instructor lab lab-masters test student grade grade-roundtrip figures bench results \
+	clean-cache help
 
 help:
-	@echo "make lab      start JupyterLab on notebooks/ (installs .venv first)"
-	@echo "make test     run pytest over tests/ and nbval over notebooks/"
-	@echo "make student  write the student edition (solutions stubbed) into student/"
+	@echo "make lab      the learner's workspace: builds student/ if missing, opens JupyterLab on it"
+	@echo "make lab-masters  JupyterLab on notebooks/, the masters with solutions (instructors)"
+	@echo "make test     run pytest over tests/ and nbval over notebooks/ (instructor install)"
+	@echo "make student  write or update the student edition (solutions stubbed) in student/; keeps edited notebooks"
 	@echo "make grade-roundtrip  the nbgrader round trip on all seven notebooks (CI runs it on 00, 01 and 05)"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
@@ -24,16 +28,35 @@ $(STAMP): requirements.txt pyproject.toml
 	  || $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Rebuilt when either requirements file changes (a new requirements.txt re-stamps $(STAMP), which is newer).
+$(INSTRUCTOR_STAMP): $(STAMP) requirements-instructor.txt
+	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt
+	touch $(INSTRUCTOR_STAMP)
+
 install: $(STAMP)
+
+install-instructor: $(INSTRUCTOR_STAMP)
 
 # Jupyter refuses to run as root unless told to (containers and CI machines often are root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG)
+# The learner's lab: rooted at the project so that notebooks/ (the masters) stays one folder up from student/,
+# opened on student/00_start_here.ipynb. tools/learner_lab/ switches nbgrader's menus and server extensions
+# off, in case an instructor install (make test) put nbgrader into this .venv.
+lab: install | student/.edition.json
+	JUPYTER_CONFIG_PATH="$(CURDIR)/tools/learner_lab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/student/00_start_here.ipynb \
+	  --port=$(PORT) $(ROOT_FLAG)
+
+# Built once if missing; `make student` updates it (never overwriting a notebook the learner changed).
+student/.edition.json: | $(STAMP)
+	$(BIN)/python -m tools.student notebooks student
+
+lab-masters: install-instructor
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(ROOT_FLAG)
 
 # Tests run in quick mode unless you ask otherwise (RESNET_QUICK=0 make test runs the full budgets).
-test: install
+test: install-instructor
 	RESNET_QUICK=$${RESNET_QUICK:-1} MPLBACKEND=$${MPLBACKEND:-Agg} $(BIN)/python -m pytest
 
 student: install
@@ -44,7 +67,7 @@ grade: install
 
 # nbgrader: generate_assignment, autograde (masters, released, wrong and bad submissions), export, on all
 # seven notebooks in a temporary course (tests/test_nbgrader.py; CI runs notebooks 00 and 05 only).
-grade-roundtrip: install
+grade-roundtrip: install-instructor
 	RESNET_NBGRADER_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_nbgrader.py
 
 figures: install

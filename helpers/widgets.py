@@ -49,6 +49,7 @@ from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, histogram_
 
 __all__ = [
     "build_explorer",
+    "toggle",
     "show_figure",
     "output_size_view",
     "output_size_explorer",
@@ -130,6 +131,21 @@ def build_explorer(
     box.controls, box.output, box.numbers_line, box.redraw = dict(controls), output, numbers_line, redraw
     redraw()
     return box
+
+
+def toggle(label: str, value: bool, tooltip: str) -> widgets.ToggleButton:
+    """An on/off button whose state reads at a glance, not only as a slightly darker grey: "label: on"
+    in green with a check mark, "label: off" in the default style without one."""
+    button = widgets.ToggleButton(value=value, tooltip=tooltip)
+
+    def show(change: Any = None) -> None:
+        button.description = f"{label}: {'on' if button.value else 'off'}"
+        button.button_style = "success" if button.value else ""
+        button.icon = "check" if button.value else ""
+
+    button.observe(show, names="value")  # registered before build_explorer's redraw: the label changes first
+    show()
+    return button
 
 
 # --------------------------------------------------------------------------- notebook 01: output size
@@ -309,10 +325,8 @@ def shattered_gradients_explorer(depth: int = 24, init_scale: float = 1.0, resid
                                    continuous_update=False, layout=layout),
         "init_scale": widgets.FloatSlider(value=init_scale, min=0.1, max=2.0, step=0.05, description="init scale",
                                           continuous_update=False, readout_format=".2f", layout=layout),
-        "residual": widgets.ToggleButton(value=residual, description="residual",
-                                         tooltip="h = h + beta * block(h) instead of h = block(h)"),
-        "batch_norm": widgets.ToggleButton(value=batch_norm, description="batch norm",
-                                           tooltip="batch norm before every ReLU"),
+        "residual": toggle("residual", residual, "h = h + beta * block(h) instead of h = block(h)"),
+        "batch_norm": toggle("batch norm", batch_norm, "batch norm before every ReLU"),
     }
     caption = ("Fully connected ReLU net, width 200, He init (times <b>init scale</b>), on 256 inputs in [-2, 2]. "
                f"<b>residual</b>: each block adds {'its output' if beta == 1 else f'beta = {beta} times its output'} "
@@ -418,10 +432,8 @@ def variance_explorer(depth: int = 30, gain: float = 1.0, branch_scale: float = 
         "batch_size": widgets.IntSlider(value=batch_size, min=int(LIMITS["batch_size"][0]),
                                         max=int(LIMITS["batch_size"][1]), step=1, description="batch size",
                                         continuous_update=False, layout=layout, style=style),
-        "residual": widgets.ToggleButton(value=residual, description="residual",
-                                         tooltip="x + branch_scale * F(x) instead of F(x)"),
-        "batch_norm": widgets.ToggleButton(value=batch_norm, description="batch norm",
-                                           tooltip="batch norm (training mode: batch statistics)"),
+        "residual": toggle("residual", residual, "x + branch_scale * F(x) instead of F(x)"),
+        "batch_norm": toggle("batch norm", batch_norm, "batch norm (training mode: batch statistics)"),
         "bn_position": widgets.Dropdown(options=[(label, key) for key, label in BN_POSITION_LABELS.items()],
                                         value=bn_position, description="BN position",
                                         layout=widgets.Layout(width="260px")),

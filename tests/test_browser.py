@@ -64,7 +64,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements.txt)")
+        pytest.skip("playwright is not installed (pip install -r requirements-instructor.txt)")
     executable = chromium_path()
     if executable is None:
         pytest.skip("chromium not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM")
@@ -406,7 +406,7 @@ def explore(browser, lab: Lab, notebook: str, css: str, prefix: str, toggle: str
         line1 = numbers.inner_text()
         shot(explorer, f"{prefix}_2_depth_{depth1}")
 
-        button = explorer.locator("button.widget-toggle-button", has_text=re.compile(rf"^\s*{toggle}\s*$"))
+        button = explorer.locator("button.widget-toggle-button", has_text=re.compile(rf"^\s*{toggle}: (on|off)\s*$"))
         assert button.count() == 1, f"no {toggle!r} toggle in the explorer"
         was_on = "mod-active" in (button.get_attribute("class") or "")
         button.click()

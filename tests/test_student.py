@@ -157,6 +157,45 @@ def test_write_student_edition(tmp_path):
         student.write_student_edition(tmp_path / "student" / "empty-does-not-exist", tmp_path / "out")
 
 
+def test_rebuilding_the_student_edition_keeps_the_learners_changes(tmp_path):
+    source, target = tmp_path / "notebooks", tmp_path / "student"
+    source.mkdir()
+    for name in ("01_a", "02_b"):
+        nbformat.write(tiny_notebook([(f"ex_{name[3:]}", "return x + OFFSET", "pass")]), source / f"{name}.ipynb")
+    lines: list[str] = []
+    student.write_student_edition(source, target, log=lines.append)
+    assert lines == [] and (target / student.MANIFEST).exists()
+    mine = nbformat.read(target / "01_a.ipynb", as_version=4)  # the learner solves exercise a
+    mine.cells[3].source = mine.cells[3].source.replace("raise NotImplementedError()", "return x + 1")
+    nbformat.write(mine, target / "01_a.ipynb")
+    learners_bytes = (target / "01_a.ipynb").read_bytes()
+    student.write_student_edition(source, target, log=lines.append)  # nothing new in the masters: no update
+    assert (target / "01_a.ipynb").read_bytes() == learners_bytes and lines == []
+    assert not (target / "updates").exists()
+    for name in ("01_a", "02_b"):  # the masters change: a new markdown cell in each
+        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell("A new paragraph."))
+        nbformat.write(nb, source / f"{name}.ipynb")
+
+    for rebuild in range(2):  # twice: the second build must not take the learner's file for its own
+        lines.clear()
+        written = student.write_student_edition(source, target, log=lines.append)
+        assert (target / "01_a.ipynb").read_bytes() == learners_bytes  # the learner's work survives
+        update = nbformat.read(target / "updates" / "01_a.ipynb", as_version=4)
+        assert update.cells[1].source == "A new paragraph." and "NotImplementedError" in update.cells[4].source
+        assert nbformat.read(target / "02_b.ipynb", as_version=4).cells[1].source == "A new paragraph."
+        assert not (target / "updates" / "02_b.ipynb").exists()  # untouched: updated in place
+        assert lines == [f"kept your changed {target / '01_a.ipynb'}; the new version is "
+                         f"{target / 'updates' / '01_a.ipynb'}"]
+        assert written == [target / "updates" / "01_a.ipynb", target / "02_b.ipynb"]
+
+    (target / "updates" / "01_a.ipynb").write_text("{}")  # the learner works in the update too: both are kept
+    lines.clear()
+    student.write_student_edition(source, target, log=lines.append)
+    assert (target / "01_a.ipynb").read_bytes() == learners_bytes
+    assert (target / "updates" / "01_a.ipynb").read_text() == "{}" and "not written" in lines[0] and len(lines) == 1
+
+
 # ------------------------------------------------------------------------------------------------
 # Grading, in real kernels
 # ------------------------------------------------------------------------------------------------

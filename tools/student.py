@@ -209,9 +209,8 @@ between `### BEGIN SOLUTION` and `### END SOLUTION` is replaced by `raise NotImp
 outputs are cleared.
 
 Open them with `make lab` from the project root: it builds this folder if it is missing, starts
-JupyterLab at the project root and opens `student/00_start_here.ipynb` (`helpers` is installed in the
-project's `.venv`). The masters, with every solution, are one folder up, in `notebooks/`: open them
-when you want to compare, not before.
+JupyterLab at the project root and opens `student/00_start_here.ipynb`. The masters, with every
+solution, are one folder up, in `notebooks/`: open them when you want to compare, not before.
 
 `make student` updates this folder from the masters and never overwrites a notebook you changed (or
 ran: saved outputs count as a change). Yours is kept; when the masters have changed since, their new
