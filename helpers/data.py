@@ -481,8 +481,11 @@ def show_images(
         raise ValueError("images is empty: nothing to show")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
-                             squeeze=False)
+    # constrained layout leaves room for each caption above its image (tight_layout let the captions of
+    # one row overlap the images above them once the axes were switched off)
+    caption_room = 0.25 if captions is not None or labels is not None else 0
+    height = (size + caption_room) * nrows + (0.4 if title else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

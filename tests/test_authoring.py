@@ -58,3 +58,40 @@ def test_every_header_states_measured_run_times_with_the_machine(path):
     run_time = header[header.index("**Run time"):]
     assert "python -m bench.notebooks" in run_time and "2-core" in run_time and "nothing else running" in run_time
     assert re.search(r"\b\d+ s\b", run_time), "no measured time in seconds"
+
+
+NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_committed_notebook_carries_widget_state(path):
+    """Issue 23: saved widget state made a notebook show as modified in git the moment it was opened."""
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata, "saved widget state: re-execute it with python -m tools.authoring"
+    views = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if authoring.WIDGET_VIEW in o.get("data", {})]
+    assert not views, f"cells {views} show widgets whose state is not saved (JupyterLab: 'model not found')"
+
+
+def test_authoring_writes_notebooks_without_widget_state(tmp_path):
+    nb = authoring.parse_percent(DRAFT)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m1": {}}}}
+    nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={
+        authoring.WIDGET_VIEW: {"model_id": "m1", "version_major": 2, "version_minor": 0}, "text/plain": "VBox(...)"})]
+    nb.cells[1].execution_count = 1
+    path = tmp_path / "given.ipynb"
+    nbformat.write(nb, path)
+    assert authoring.main([str(path), "--no-execute"]) == 0  # an .ipynb is rewritten in place
+    written = nbformat.read(path, as_version=4)
+    assert "widgets" not in written.metadata
+    assert written.cells[1].outputs[0]["data"] == {"text/plain": authoring.EXPLORER_PLACEHOLDER}
+
+
+def test_authoring_command_line_mistakes_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        authoring.main([str(tmp_path / "missing.py"), str(tmp_path / "out.ipynb")])
+    assert exit_info.value.code == 2 and "draft: no such file" in capsys.readouterr().err
+    draft = tmp_path / "draft.py"
+    draft.write_text(DRAFT)
+    with pytest.raises(SystemExit):
+        authoring.main([str(draft)])
+    assert "notebook: the .ipynb to write is required" in capsys.readouterr().err

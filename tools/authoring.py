@@ -25,7 +25,12 @@ autograded test cell), so the notebooks can be collected with nbgrader as they a
     python -m tools.authoring draft.py notebooks/01_convolution_as_dot_product.ipynb
 
 writes the notebook and executes it in place (quick mode unless ``--full``), keeping outputs and
-execution counts (nbval needs both). ``--no-execute`` only converts.
+execution counts (nbval needs both). ``--no-execute`` only converts. Given an ``.ipynb`` instead of a
+draft, it re-executes that notebook (``python -m tools.authoring notebooks/04_batch_norm.ipynb``).
+
+Written notebooks carry no saved widget state: JupyterLab would rewrite it as soon as a learner opens
+the notebook, and a clean checkout would show as modified. An explorer's output then reads as a line
+of text that says to run the cell.
 """
 from __future__ import annotations
 
@@ -103,12 +108,26 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
     return nb
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+EXPLORER_PLACEHOLDER = "An interactive explorer: run this cell to show it (its sliders need a running kernel)."
+
+
+def strip_widget_state(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop the saved widget state (``metadata.widgets``) and, in outputs, the widget views that pointed into it
+    (without the state JupyterLab would show "model not found"); returns ``nb``, changed in place."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/plain": EXPLORER_PLACEHOLDER}
+    return nb
+
+
 def execute(nb: nbformat.NotebookNode, workdir: Path, quick: bool = True, timeout: int = 1800) -> None:
-    """Run every cell in a fresh kernel in ``workdir``, keeping outputs and widget state."""
+    """Run every cell in a fresh kernel in ``workdir``, keeping outputs and execution counts."""
     os.environ["RESNET_QUICK"] = "1" if quick else "0"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}},
-                            store_widget_state=True)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
     client.execute()
     for cell in nb.cells:  # timing metadata changes on every run: keep diffs small
         cell.metadata.pop("execution", None)
@@ -116,14 +135,23 @@ def execute(nb: nbformat.NotebookNode, workdir: Path, quick: bool = True, timeou
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("draft", type=Path, help="percent-format .py draft")
-    parser.add_argument("notebook", type=Path, help="the .ipynb to write")
+    parser.add_argument("draft", type=Path, help="percent-format .py draft, or an .ipynb to re-execute")
+    parser.add_argument("notebook", type=Path, nargs="?", help="the .ipynb to write (default: the .ipynb given)")
     parser.add_argument("--no-execute", action="store_true", help="convert only")
     parser.add_argument("--full", action="store_true", help="execute in full mode (default: quick)")
     args = parser.parse_args(argv)
-    nb = parse_percent(args.draft.read_text())
+    if not args.draft.is_file():
+        parser.error(f"draft: no such file: {args.draft}")
+    if args.draft.suffix == ".ipynb":
+        nb = nbformat.read(args.draft, as_version=4)
+        args.notebook = args.notebook or args.draft
+    elif args.notebook is None:
+        parser.error("notebook: the .ipynb to write is required with a .py draft")
+    else:
+        nb = parse_percent(args.draft.read_text())
     if not args.no_execute:
         execute(nb, args.notebook.resolve().parent, quick=not args.full)
+    strip_widget_state(nb)
     nbformat.validate(nb)
     nbformat.write(nb, args.notebook)
     print(f"wrote {args.notebook} ({len(nb.cells)} cells)")
