@@ -496,5 +496,4 @@ def show_images(
             ax.set_title(caption, fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
