@@ -103,6 +103,8 @@ def test_the_residual_std_measurement_follows_the_algebra_for_any_number_of_conv
 
     from helpers.checks.nb04 import expected_residual_std, measured_residual_std
 
+    expected_residual_std = expected_residual_std.__wrapped__  # the formula itself, outside the check's cases
+
     def median(batch_norm, convs):
         with torch.no_grad():
             return float(np.median([measured_residual_std(10, 1.2, 0.5, batch_norm, convs, seed=s) for s in range(5)]))
@@ -140,9 +142,9 @@ ROUTES = [
     ("03-ex1-same-signature", "nb03", "check_preact_block", "preact_block",
      "from helpers.checks.nb03 import _preact_reference as preact_block\n", "helpers.checks.nb03._preact_reference"),
     ("04-ex1-default-arguments", "nb04", "check_batch_norm_train", "batch_norm_train",
-     "from helpers.checks.nb04 import _normalise, _channel_dims\n"
-     "def batch_norm_train(x, gamma, beta, eps, norm=_normalise, *, dims=_channel_dims):\n"
-     "    return norm(x, dims(x), gamma, beta, eps)\n", "helpers.checks.nb04._"),
+     "from helpers.checks.nb04 import _train_mistaken, _channel_dims\n"
+     "def batch_norm_train(x, gamma, beta, eps, norm=_train_mistaken, *, dims=_channel_dims):\n"
+     "    return norm(0)[dims(x)[0]]\n", "helpers.checks.nb04._"),
     ("04-ex4-passed-directly", "nb04", "check_predict_residual_std", "predict_residual_std",
      "from helpers.checks.nb04 import expected_residual_std as predict_residual_std\n",
      "helpers.checks.nb04.expected_residual_std"),
@@ -297,6 +299,8 @@ def edition(tmp_path_factory) -> Path:
 
 # What computes an answer (or a mistake one line from it) in the masters' checks: the student edition has none.
 REFERENCES = {"nb00": ["_channel_stats_expected"],
+              "nb04": ["_train_mistaken", "_eval_mistaken", "expected_residual_std", "_residual_std_mistaken",
+                       "_fold_expected"],
               "nb01": ["_measured_receptive_field", "_rf_mistaken"],
               "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"]}
 

@@ -66,6 +66,23 @@ WRONG = {
         ("dims = [0] + list(range(2, x.ndim))\n"
          "return x.mean(dim=dims), x.var(dim=dims)",
          "you returned the batch's own mean"),
+        # PyTorch's batch norm does the update (Exercises 1 and 3 refuse it too)
+        ("running_mean, running_var = running_mean.clone(), running_var.clone()\n"
+         "F.batch_norm(x, running_mean, running_var, training=True, momentum=momentum)\n"
+         "return running_mean, running_var",
+         "you called torch.nn.functional.batch_norm"),
+        ("bn = (nn.BatchNorm1d if x.ndim == 2 else nn.BatchNorm2d)(x.shape[1], momentum=momentum).double()\n"
+         "bn.running_mean.copy_(running_mean)\n"
+         "bn.running_var.copy_(running_var)\n"
+         "bn(x)\n"
+         "return bn.running_mean.clone(), bn.running_var.clone()",
+         "you called torch.nn.functional.batch_norm"),
+        # updates the caller's buffers in place
+        ("dims = [0] + list(range(2, x.ndim))\n"
+         "running_mean.mul_(1 - momentum).add_(momentum * x.mean(dim=dims))\n"
+         "running_var.mul_(1 - momentum).add_(momentum * x.var(dim=dims, unbiased=True))\n"
+         "return running_mean, running_var",
+         "in place"),
     ],
     "nb04_batch_norm_eval": [
         # batch statistics in eval mode
@@ -153,5 +170,9 @@ WRONG = {
         ("scale = gamma / torch.sqrt(running_var + eps)\n"
          "return weight * scale.view(-1, 1, 1, 1), beta",
          "the bias must also absorb the running mean"),
+        # the running mean subtracted as it is
+        ("scale = gamma / torch.sqrt(running_var + eps)\n"
+         "return weight * scale.view(-1, 1, 1, 1), beta - running_mean",
+         "the bias subtracts the running mean unscaled"),
     ],
 }
