@@ -495,7 +495,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint file, written after every epoch")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
-    parser.add_argument("--quick", action="store_true", help="the CPU demo: ResNet-34 at width 16, 3 epochs, a few minutes")
+    parser.add_argument("--quick", action="store_true",
+                        help="the CPU demo: ResNet-34 at width 16, 3 epochs (218 s wall, 76.1%%, on a 2-core "
+                             "Xeon with bf16 units; 300 s in fp32 on a 2-core AMD EPYC Zen 4)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast (auto: on CUDA and on CPUs with bf16 matrix units)")
