@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from helpers import diagnostics
-from helpers.checks import close, exercise_check, expect_tensor, fail, passed, refusing
+from helpers.checks import close, exercise_check, expect_tensor, fail, passed, precomputed, refusing
 from helpers.diagnostics import (
     ShatterMLP,
     activation_variances,
@@ -35,7 +35,7 @@ def check_input_gradient(input_gradient) -> None:
         calls = []
 
         def counted(t, f=f):
-            calls.append(1)
+            calls.append(isinstance(t, torch.Tensor) and t.requires_grad)  # autograd's way: on the inputs themselves
             return f(t)
 
         before = inputs.clone()
@@ -60,6 +60,11 @@ def check_input_gradient(input_gradient) -> None:
             if close(got, expected, rtol=0.05, atol=0.05 * expected.abs().max().item()):
                 fail(f"input_gradient for {what}: close to the derivative, but not exact (a finite difference "
                      "such as (f(x + h) - f(x)) / h?); autograd gives the exact derivative with one backward pass.")
+        if calls and not any(calls):
+            fail(f"input_gradient for {what} never called f on inputs that require grad, so autograd did not "
+                 "differentiate it (a finite difference such as (f(x + h) - f(x - h)) / (2h) only approximates the "
+                 "derivative, and costs extra forward passes). Call f once on "
+                 "inputs.detach().clone().requires_grad_(True) and differentiate the sum of its outputs.")
         expect_tensor(got, expected, f"input_gradient for {what}", rtol=1e-6, atol=1e-8)
         if inputs.requires_grad or not torch.equal(inputs, before):
             fail("input_gradient changed the tensor it was given (it now requires grad or holds other values); "
@@ -67,7 +72,7 @@ def check_input_gradient(input_gradient) -> None:
         if len(calls) > 2:
             fail(f"input_gradient called f {len(calls)} times for {len(inputs)} inputs; one forward pass on the "
                  "whole batch and one backward pass of the summed output give every derivative at once.")
-    passed("input_gradient", "sin, x^3 and a batch-norm net, one backward pass each")
+    passed("input_gradient", "sin, x^3 and a batch-norm net, by autograd, with at most two calls of f each")
 
 
 def _reference_acf(g: np.ndarray, max_lag: int) -> np.ndarray:
@@ -140,7 +145,10 @@ def _uncalibrated_lag1(depth: int, residual: bool, seeds: list[int]) -> float:
 def check_mean_lag1(mean_lag1) -> None:
     cases = [(1, False, False, [0]), (6, False, True, [0, 1]), (6, True, True, [2]), (5, True, False, [0, 1])]
     for depth, residual, batch_norm, seeds in cases:
-        got = mean_lag1(depth, residual, batch_norm, list(seeds))
+        with refusing({diagnostics: ["lag1_vs_depth"]}, mean_lag1, exercise="mean_lag1",
+                      hint="lag1_vs_depth does the whole measurement; build each seed's net and average r(1) "
+                           "yourself."):
+            got = mean_lag1(depth, residual, batch_norm, list(seeds))
         per_seed = lag1_vs_depth([depth], seeds, residual=residual, batch_norm=batch_norm)[0]
         expected = float(per_seed.mean())
         try:
@@ -206,13 +214,17 @@ def _log_growth(beta: float, blocks: int) -> float:
     return blocks * math.log1p(beta**2)
 
 
+_SCALE_CASES = [(49, 2.0), (10, 1.5), (1, 3.0), (100, 10.0), (5, 1000.0), (20, 1.01)]  # blocks, max_growth
+
+
+@precomputed(lambda: [(b + d, g) for b, g in _SCALE_CASES for d in (-1, 0, 1) if b + d >= 1])
 def _max_beta(blocks: int, max_growth: float) -> float:
     return math.sqrt(math.expm1(math.log(max_growth) / blocks))
 
 
 @exercise_check("max_branch_scale")
 def check_max_branch_scale(max_branch_scale) -> None:
-    cases = [(49, 2.0), (10, 1.5), (1, 3.0), (100, 10.0), (5, 1000.0), (20, 1.01)]
+    cases = _SCALE_CASES
     for blocks, max_growth in cases:
         got = max_branch_scale(blocks, max_growth)
         call = f"max_branch_scale(blocks={blocks}, max_growth={max_growth})"

@@ -25,6 +25,11 @@ WRONG = {
          "    grads.append(torch.autograd.grad(f(xi).sum(), xi)[0][0, 0])\n"
          "return torch.stack(grads)",
          "one forward pass on the whole batch and one backward pass"),
+        ("h = 1e-5  # central finite differences: no autograd\n"
+         "x = inputs.detach()\n"
+         "with torch.no_grad():\n"
+         "    return ((f(x + h) - f(x - h)) / (2 * h))[:, 0]",
+         "never called f on inputs that require grad"),
     ],
     "nb02_autocorrelation": [
         ("g = np.asarray(g, dtype=np.float64)  # forgets to subtract the mean\n"
@@ -83,6 +88,8 @@ WRONG = {
          "    values.append(lag1_correlation(gradient_over_grid(model, x)))\n"
          "return float(np.mean(values))",
          "That is the value of the plain nets"),
+        ("return float(lag1_vs_depth([depth], seeds, residual=residual, batch_norm=batch_norm).mean())  # setup's helper",
+         "you called helpers.diagnostics.lag1_vs_depth"),
     ],
     "nb02_predicted_variance": [
         ("return var0 * (1 + beta) ** blocks  # forgets the square",
