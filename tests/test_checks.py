@@ -140,7 +140,9 @@ ROUTES = [
      "import helpers.checks.nb02 as c\ndef max_branch_scale(blocks, max_growth):\n"
      "    return c._max_beta(blocks, max_growth)\n", "helpers.checks.nb02"),
     ("03-ex1-same-signature", "nb03", "check_preact_block", "preact_block",
-     "from helpers.checks.nb03 import _preact_reference as preact_block\n", "helpers.checks.nb03._preact_reference"),
+     "from helpers.checks import nb03\n"
+     "def preact_block(x, bn1, conv1, bn2, conv2, shortcut=None):\n    return nb03._preact_block_expected(0, True)[0]\n",
+     "helpers.checks.nb03"),
     ("04-ex1-default-arguments", "nb04", "check_batch_norm_train", "batch_norm_train",
      "from helpers.checks.nb04 import _train_mistaken, _channel_dims\n"
      "def batch_norm_train(x, gamma, beta, eps, norm=_train_mistaken, *, dims=_channel_dims):\n"
@@ -300,6 +302,7 @@ def edition(tmp_path_factory) -> Path:
 # What computes an answer (or a mistake one line from it) in the masters' checks: the student edition has none.
 REFERENCES = {"nb00": ["_channel_stats_expected"],
               "nb02": ["_max_beta"],
+              "nb03": ["_preact_block_expected"],
               "nb04": ["_train_mistaken", "_eval_mistaken", "expected_residual_std", "_residual_std_mistaken",
                        "_fold_expected"],
               "nb01": ["_measured_receptive_field", "_rf_mistaken"],

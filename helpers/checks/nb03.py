@@ -13,11 +13,20 @@ import copy
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchvision.models import resnet34
 
 from helpers import models
-from helpers.checks import close, exercise_check, expect_tensor, fail, passed, randomise_batch_norm, refusing
+from helpers.checks import (
+    close,
+    exercise_check,
+    expect_tensor,
+    fail,
+    passed,
+    precomputed,
+    randomise_batch_norm,
+    refusing,
+)
 from helpers.models import PadShortcut, count_parameters, make_shortcut
-
 
 _HINTS = {"pad_shortcut": "The point is to do it yourself, with slicing and zeros (torch.cat), not with "
                           "helpers.models' shortcut or a padding function.",
@@ -48,12 +57,6 @@ def _preact_modules(in_channels: int, out_channels: int, stride: int, kind: str 
     return [bn1, conv1, bn2, conv2, shortcut]
 
 
-def _preact_reference(x: Tensor, bn1, conv1, bn2, conv2, shortcut=None) -> Tensor:
-    out = F.relu(bn1(x))
-    identity = x if shortcut is None else shortcut(out)
-    return conv2(F.relu(bn2(conv1(out)))) + identity
-
-
 def _in_mode(modules: list, training: bool) -> list:
     """A deep copy of the block's modules, in training or eval mode."""
     copies = copy.deepcopy(modules)
@@ -63,44 +66,83 @@ def _in_mode(modules: list, training: bool) -> list:
     return copies
 
 
-@exercise_check("preact_block")
-def check_preact_block(preact_block) -> None:
+def _preact_block_cases() -> list[tuple[str, list, Tensor, str | None]]:
+    """(what, the block's modules, x, shortcut kind): identity blocks, option A and B transitions, odd sizes."""
     g = torch.Generator().manual_seed(3)
-    # (in, out, stride, shortcut kind, input size): identity blocks, option A and B transitions, odd sizes
-    cases = [(8, 8, 1, None, 6), (4, 4, 1, None, 5), (4, 8, 2, "A", 8), (6, 12, 2, "B", 7), (5, 7, 1, "B", 5)]
-    for in_channels, out_channels, stride, kind, size in cases:
+    cases = []
+    for in_channels, out_channels, stride, kind, size in [(8, 8, 1, None, 6), (4, 4, 1, None, 5), (4, 8, 2, "A", 8),
+                                                           (6, 12, 2, "B", 7), (5, 7, 1, "B", 5)]:
         modules = _preact_modules(in_channels, out_channels, stride, kind, g)
         x = torch.randn(4, in_channels, size, size, generator=g) * 1.5 + 0.3
         what = (f"a block {in_channels} -> {out_channels} channels, stride {stride}, "
                 + (f"option-{kind} shortcut" if kind else "identity shortcut") + f", on a {size}x{size} input")
+        cases.append((what, modules, x, kind))
+    return cases
+
+
+_PREACT_WHY = [
+    "the shortcut was applied to x. In this exercise it takes the pre-activated input relu(bn1(x)), like the "
+    "branch.",
+    "you added relu(bn1(x)) instead of x. Without a shortcut module the block adds its input x itself.",
+    "that is the original post-activation block (convolution, then batch norm and ReLU, and a ReLU after the "
+    "addition). The pre-activation block applies batch norm and ReLU *before* each convolution, and returns the "
+    "sum itself.",
+    "that is the post-activation order (convolution, then batch norm and ReLU). The pre-activation block applies "
+    "batch norm and ReLU *before* each convolution: relu(bn1(x)) goes into conv1, relu(bn2(...)) into conv2.",
+]
+
+
+@precomputed(lambda: [(k, training) for k in range(len(_preact_block_cases())) for training in (True, False)])
+def _preact_block_expected(case: int, training: bool) -> tuple[Tensor, list[Tensor], list[Tensor | None]]:
+    """The block's output on case ``case`` in training or eval mode, its batch norms' running statistics after
+    one call, and what each mistake of _PREACT_WHY gives (None where it cannot show)."""
+    _, modules, x, kind = _preact_block_cases()[case]
+    bn1, conv1, bn2, conv2, shortcut = _in_mode(modules, training)
+    out = F.relu(bn1(x))
+    expected = conv2(F.relu(bn2(conv1(out)))) + (x if shortcut is None else shortcut(out))
+    stats = [bn1.running_mean.clone(), bn2.running_mean.clone()]
+    variants: list[Tensor | None] = [None] * 4
+    if kind:
+        variants[0] = expected - shortcut(out) + shortcut(x)
+    else:  # the channels stay the same, so the modules also run in the post-activation order
+        variants[1] = expected - x + out
+        b1, c1, b2, c2, _ = _in_mode(modules, training)
+        variants[2] = F.relu(b2(c2(F.relu(b1(c1(x))))) + x)
+        b1, c1, b2, c2, _ = _in_mode(modules, training)
+        variants[3] = b2(c2(F.relu(b1(c1(x))))) + x
+    return expected.detach(), stats, [v if v is None else v.detach() for v in variants]
+
+
+@exercise_check("preact_block")
+def check_preact_block(preact_block) -> None:
+    cases = _preact_block_cases()
+    for k, (what, modules, x, kind) in enumerate(cases):
         for training in (True, False):
-            theirs, ours = _in_mode(modules, training), _in_mode(modules, training)
+            theirs = _in_mode(modules, training)
             x_before = x.clone()
-            got = preact_block(x.clone(), *theirs)
-            expected = _preact_reference(x, *ours)
+            try:
+                got = preact_block(x.clone(), *theirs)
+            except RuntimeError as error:
+                if kind and "running_mean" in str(error):
+                    fail(f"on {what}: your code raised RuntimeError: {error}. bn1 normalises the block's input "
+                         f"({modules[0].num_features} channels), so it comes before conv1: in the pre-activation "
+                         "block batch norm and ReLU come *before* each convolution (the post-activation order, "
+                         "conv1 then bn1, does not fit here).")
+                raise
+            expected, stats, variants = _preact_block_expected(k, training)
             mode = "training" if training else "eval"
             if not torch.equal(x, x_before):
                 fail("preact_block changed its input x in place (an in-place ReLU on x?); compute new tensors.")
             if isinstance(got, Tensor) and got.shape == expected.shape and not close(got, expected):
-                identity = x if ours[4] is None else ours[4](F.relu(ours[0](x)))
                 if close(got, F.relu(expected)) and not close(expected, F.relu(expected)):
                     fail(f"on {what}: your output has a ReLU after the addition. The pre-activation block "
                          "returns the sum itself, so the shortcut path stays a pure identity from block to block.")
-                if kind and close(got, expected - identity + ours[4](x)):
-                    fail(f"on {what}: the shortcut was applied to x. In this exercise it takes the pre-activated "
-                         "input relu(bn1(x)), like the branch.")
-                if not kind and close(got, expected - x + F.relu(ours[0](x))):
-                    fail(f"on {what}: you added relu(bn1(x)) instead of x. Without a shortcut module the "
-                         "block adds its input x itself.")
-                if not kind:  # the channels stay the same, so the modules also run in the post-activation order
-                    bn1, conv1, bn2, conv2, _ = _in_mode(modules, training)
-                    if close(got, F.relu(bn2(conv2(F.relu(bn1(conv1(x))))) + x)):
-                        fail(f"on {what}: that is the original post-activation block (convolution, then batch norm "
-                             "and ReLU, and a ReLU after the addition). The pre-activation block applies batch "
-                             "norm and ReLU *before* each convolution, and returns the sum itself.")
+                for variant, why in zip(variants, _PREACT_WHY, strict=True):
+                    if variant is not None and close(got, variant):
+                        fail(f"on {what}: {why}")
             expect_tensor(got, expected, f"preact_block on {what}, {mode} mode")
-            for name, a, b in (("bn1", theirs[0], ours[0]), ("bn2", theirs[2], ours[2])):
-                if training and not torch.allclose(a.running_mean, b.running_mean):
+            for name, a, b in (("bn1", theirs[0], stats[0]), ("bn2", theirs[2], stats[1])):
+                if training and not torch.allclose(a.running_mean, b):
                     fail(f"on {what}: {name}'s running statistics were updated a different number of times than "
                          f"in one forward pass; call each batch norm once per call.")
     passed("preact_block", f"equal to the reference on {len(cases)} blocks (identity, option A and B shortcuts, "
@@ -153,8 +195,22 @@ def check_pad_shortcut(pad_shortcut) -> None:
         expect_tensor(got, expected, call)
         if got.shape[1] > c and got[:, c:].abs().max() != 0:
             fail(f"{call}: the new channels must be exactly zero.")
+    for what, x in (("a bfloat16 input", torch.randn(2, 4, 5, 5, generator=g).bfloat16()),
+                    ("an input on another device ('meta', standing in for a GPU)", torch.empty(2, 4, 5, 5,
+                                                                                              device="meta"))):
+        try:
+            got = _without_ready_made_shortcuts("pad_shortcut", pad_shortcut, x, 8, 2)
+        except RuntimeError as error:
+            if "device" not in str(error):
+                raise
+            got = error
+        if not isinstance(got, Tensor) or got.dtype != x.dtype or got.device != x.device:
+            fail(f"pad_shortcut on {what}: " + (f"your code raised RuntimeError: {got}. " if isinstance(got, Exception)
+                                                else f"the result has dtype {got.dtype} on {got.device}. ")
+                 + "The zero channels must have x's dtype and device (torch.zeros makes float32 tensors on the CPU "
+                   "unless told otherwise): torch.zeros(..., dtype=x.dtype, device=x.device), or x.new_zeros(...).")
     passed("pad_shortcut", f"equal to helpers.models.PadShortcut on {len(cases)} inputs, odd sizes and strides "
-                           "1, 2, 3 included")
+                           "1, 2, 3 included; keeps a bfloat16 input's dtype and a 'meta' input's device")
 
 
 # --------------------------------------------------------------------------- exercise 3
@@ -186,8 +242,19 @@ def check_shortcut_params(shortcut_params) -> None:
         elif kind == "A" and got == out_channels - in_channels:
             hint = " The padded channels are zeros, not parameters: option A learns nothing."
         fail(f"{call} returned {got!r}, but make_shortcut builds a shortcut with {expected:,} parameters.{hint}")
+    # the transfer question: torchvision's ResNet-34, counted from its downsample modules
+    stages = [(64, 64, 1)] + [(c, 2 * c, 2) for c in (64, 128, 256)]
+    mine = sum(_without_ready_made_shortcuts("shortcut_params", shortcut_params, i, o, s, "B") for i, o, s in stages)
+    reference = resnet34()
+    measured = sum(count_parameters(block.downsample) for block in reference.modules()
+                   if getattr(block, "downsample", None) is not None)
+    if mine != measured:
+        fail(f"ResNet-34's option-B shortcuts (stages of 64, 128, 256 and 512 channels): your shortcut_params adds "
+             f"up to {mine:,} parameters, but torchvision's resnet34 holds {measured:,} in its downsample layers.")
     passed("shortcut_params", f"equal to count_parameters(make_shortcut(...)) in {len(cases)} cases, identity "
                               "shapes included; option B adds 2,752 parameters to any CIFAR ResNet, ResNet-110 too")
+    print(f"ResNet-34's option-B shortcuts hold {mine:,} parameters by your formula, as many as torchvision's "
+          "resnet34 has in its downsample layers. Is that your number from paper?")
 
 
 # --------------------------------------------------------------------------- exercise 4

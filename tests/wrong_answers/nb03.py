@@ -29,6 +29,10 @@ WRONG = {
          "out = conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))\n"
          "return out + identity",
          "bn1's running statistics were updated a different number of times"),
+        # the post-activation order, without the final ReLU
+        ("out = F.relu(bn1(conv1(x)))\n"
+         "return bn2(conv2(out)) + (x if shortcut is None else shortcut(x))",
+         "that is the post-activation order"),
     ],
     "nb03_pad_shortcut": [
         # zeros first
@@ -70,6 +74,11 @@ WRONG = {
          "ones = x.new_ones(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
          "return torch.cat([x, ones], dim=1)",
          "option A pads with zeros"),
+        # zeros without x's dtype and device: float32 on the CPU
+        ("x = x[:, :, ::stride, ::stride]\n"
+         "zeros = torch.zeros(x.shape[0], out_channels - x.shape[1], x.shape[2], x.shape[3])\n"
+         "return torch.cat([x, zeros], dim=1)",
+         "x's dtype and device"),
     ],
     "nb03_shortcut_params": [
         # option B always projects, even where the identity fits
@@ -104,6 +113,11 @@ WRONG = {
          "return count_parameters(nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),\n"
          "                                      nn.BatchNorm2d(out_channels)))",
          "you called nn.Conv2d"),
+        # right for every shape the cases list, wrong only at ResNet-34's 128 -> 256 transition
+        ("if stride == 1 and in_channels == out_channels or kind == 'A':\n"
+         "    return 0\n"
+         "return in_channels * out_channels + (2 * out_channels if in_channels != 128 else 0)",
+         "torchvision's resnet34 holds 173,824"),
     ],
     "nb03_embed": [
         # cell-012's recipe with beta forgotten: gamma alone zeroed in the extra blocks
