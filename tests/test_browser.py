@@ -406,7 +406,8 @@ def explore(browser, lab: Lab, notebook: str, css: str, prefix: str, toggle: str
         line1 = numbers.inner_text()
         shot(explorer, f"{prefix}_2_depth_{depth1}")
 
-        button = explorer.locator("button.widget-toggle-button", has_text=re.compile(rf"^\s*{toggle}: (on|off)\s*$"))
+        button = explorer.locator("button.widget-toggle-button",  # its label: "residual: on" / "residual: off"
+                                  has_text=re.compile(rf"^\s*{toggle}: (on|off)\s*$"))
         assert button.count() == 1, f"no {toggle!r} toggle in the explorer"
         was_on = "mod-active" in (button.get_attribute("class") or "")
         button.click()

@@ -1,4 +1,4 @@
-"""The learner's `make lab`: no instructor install, the student edition as its workspace, nbgrader switched off.
+"""The learner's `make lab`: no instructor install, the student edition as its workspace, nbgrader off.
 
 The Makefile is read through `make -n` (what it would run), so the stamp logic is tested as make applies it.
 """
@@ -58,7 +58,8 @@ def test_both_files_are_pinned_and_only_the_instructors_has_grading_and_test_too
 
 def test_the_learner_lab_config_switches_off_what_nbgrader_registers():
     nbgrader = pytest.importorskip("nbgrader", reason="nbgrader is not installed (requirements-instructor.txt)")
-    server = json.loads((CONFIG / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    server = json.loads((CONFIG / "jupyter_server_config.json").read_text())
+    server = server["ServerApp"]["jpserver_extensions"]
     shipped = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "nbgrader.json"
     if not shipped.exists():
         pytest.skip(f"nbgrader's server config is not at {shipped} (installed outside this environment)")

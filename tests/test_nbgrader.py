@@ -33,7 +33,8 @@ from tests.conftest import REAL_CIFAR10_DIR
 from tests.test_exercises import wrong_answers
 from tools import student
 
-nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader is not installed (requirements-instructor.txt pins it)")
+nbgrader_api = pytest.importorskip("nbgrader.api",
+                                   reason="nbgrader is not installed (requirements-instructor.txt pins it)")
 
 ASSIGNMENT = "resnets"
 BIN = Path(sys.executable).parent  # nbgrader and alembic live beside this Python

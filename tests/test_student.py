@@ -161,7 +161,8 @@ def test_rebuilding_the_student_edition_keeps_the_learners_changes(tmp_path):
     source, target = tmp_path / "notebooks", tmp_path / "student"
     source.mkdir()
     for name in ("01_a", "02_b"):
-        nbformat.write(tiny_notebook([(f"ex_{name[3:]}", "return x + OFFSET", "pass")]), source / f"{name}.ipynb")
+        exercise = (f"ex_{name[3:]}", "return x + OFFSET", "pass")
+        nbformat.write(tiny_notebook([exercise]), source / f"{name}.ipynb")
     lines: list[str] = []
     student.write_student_edition(source, target, log=lines.append)
     assert lines == [] and (target / student.MANIFEST).exists()
@@ -182,7 +183,8 @@ def test_rebuilding_the_student_edition_keeps_the_learners_changes(tmp_path):
         written = student.write_student_edition(source, target, log=lines.append)
         assert (target / "01_a.ipynb").read_bytes() == learners_bytes  # the learner's work survives
         update = nbformat.read(target / "updates" / "01_a.ipynb", as_version=4)
-        assert update.cells[1].source == "A new paragraph." and "NotImplementedError" in update.cells[4].source
+        assert update.cells[1].source == "A new paragraph."
+        assert "NotImplementedError" in update.cells[4].source
         assert nbformat.read(target / "02_b.ipynb", as_version=4).cells[1].source == "A new paragraph."
         assert not (target / "updates" / "02_b.ipynb").exists()  # untouched: updated in place
         assert lines == [f"kept your changed {target / '01_a.ipynb'}; the new version is "
@@ -193,7 +195,8 @@ def test_rebuilding_the_student_edition_keeps_the_learners_changes(tmp_path):
     lines.clear()
     student.write_student_edition(source, target, log=lines.append)
     assert (target / "01_a.ipynb").read_bytes() == learners_bytes
-    assert (target / "updates" / "01_a.ipynb").read_text() == "{}" and "not written" in lines[0] and len(lines) == 1
+    assert (target / "updates" / "01_a.ipynb").read_text() == "{}"
+    assert len(lines) == 1 and "not written" in lines[0]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ def test_shattered_view_init_scale():
 def test_shattered_explorer_controls_and_redraw():
     box = shattered_gradients_explorer(depth=2, batch_norm=True)
     assert "explorer-shattered" in box._dom_classes
-    assert [c.description for c in box.controls.values()] == ["depth", "init scale", "residual: off", "batch norm: on"]
+    assert [c.description for c in box.controls.values()] == ["depth", "init scale", "residual: off",
+                                                               "batch norm: on"]
     assert box.controls["depth"].continuous_update is False
     assert box.controls["init_scale"].continuous_update is False
     before = box.numbers_line.value
@@ -107,16 +108,16 @@ def test_a_toggle_says_on_or_off_in_words_colour_and_icon():
     assert (button.description, button.button_style, button.icon) == ("residual: off", "", "")
 
 
-@pytest.mark.parametrize("explorer", [lambda: shattered_gradients_explorer(depth=3, residual=False, batch_norm=True),
-                                      lambda: variance_explorer(depth=3, residual=False, batch_norm=True)])
+@pytest.mark.parametrize("explorer", [shattered_gradients_explorer, variance_explorer])
 def test_explorer_toggles_show_their_state(explorer):
-    box = explorer()
+    box = explorer(depth=3, residual=False, batch_norm=True)
     residual, batch_norm = box.controls["residual"], box.controls["batch_norm"]
     assert (residual.description, residual.button_style) == ("residual: off", "")
     assert (batch_norm.description, batch_norm.button_style) == ("batch norm: on", "success")
     before = box.numbers_line.value
     residual.value = True
-    assert (residual.description, residual.button_style, residual.icon) == ("residual: on", "success", "check")
+    assert (residual.description, residual.button_style, residual.icon) == ("residual: on", "success",
+                                                                             "check")
     assert box.numbers_line.value != before  # and the explorer redrew
 
 
