@@ -4,6 +4,7 @@ a temporary folder finds helpers, the data and the saved results from there."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,52 @@ def test_a_notebook_copied_elsewhere_runs_to_its_first_exercise(installed, tmp_p
     done = subprocess.run([installed, "-c", run], capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert f"ran {first} cells" in done.stdout
+
+
+def _cells(nb: nbformat.NotebookNode, ids: list[str]) -> list:
+    """The notebook's setup cells, then the cells with these ids, in that order."""
+    by_id = {c.get("id"): c for c in nb.cells}
+    return [c for c in nb.cells if "setup" in c.metadata.get("tags", [])] + [by_id[i] for i in ids]
+
+
+def test_a_handed_out_folder_shows_the_saved_runs(tmp_path):
+    """A folder as an instructor hands it out (helpers/, results/, figures/ and the student notebooks side by
+    side; no pyproject.toml, no notebooks/): the cells that show the saved runs find results/ there, and with
+    results/ gone they say which folders they looked in."""
+    from tools.student import student_notebook
+
+    folder = tmp_path / "course"
+    for name in ("helpers", "results", "figures"):
+        shutil.copytree(PROJECT_ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    probe = nbformat.v4.new_code_cell("import helpers\nprint('helpers from', helpers.__file__)")
+    wanted = {"03_residual_blocks": ["cell-008", "cell-real-0"], "04_batch_norm": ["cell-bn-3", "cell-bn-5"]}
+    for name, ids in wanted.items():
+        nb = student_notebook(nbformat.read(PROJECT_ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+        nb.cells = [probe, *_cells(nb, ids)]
+        for cell in nb.cells[-len(ids):-1]:  # their definitions only: this notebook's own runs are not trained here
+            lines = cell.source.splitlines()
+            cell.source = "\n".join(lines[:next(i for i, line in enumerate(lines) if line.startswith(("print(", "compare_bn(")))])
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "RESNET_QUICK": "1", "RESNET_THREADS": "1", "MPLBACKEND": "Agg"}
+
+    def run(name: str) -> str:
+        script = textwrap.dedent(f"""
+            import nbformat
+            from nbclient import NotebookClient
+            nb = nbformat.read({str(folder / name)!r}, as_version=4)
+            NotebookClient(nb, timeout=600, kernel_name="python3", resources={{"metadata": {{"path": {str(folder)!r}}}}}).execute()
+            print("".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])))
+        """)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900,
+                              cwd=folder, env=env)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        return done.stdout
+
+    for name in wanted:
+        out = run(f"{name}.ipynb")
+        assert f"helpers from {folder / 'helpers'}" in out  # the folder's own copy, not the checkout's
+        assert "saved run: " in out and "does not exist" not in out, out[-2000:]
+    (folder / "results").rename(folder / "elsewhere")
+    out = run("03_residual_blocks.ipynb")
+    assert f"{folder / 'results' / 'degradation_cpu.json'} does not exist (result folders tried" in out, out[-2000:]
