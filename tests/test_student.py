@@ -300,7 +300,8 @@ def test_grade_ignores_a_check_cell_the_learner_deleted(tmp_path):
 def test_grade_refuses_unreadable_unmatched_and_duplicate_files_and_counts_their_points(tmp_path):
     """Nothing here is graded (no kernel starts): every file is refused, yet every master's points count."""
     first = tiny_notebook([("ex_a", "return x + OFFSET", "assert ex_a(2) == 3")])
-    second = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3") for name in ("ex_b", "ex_c")])
+    second = tiny_notebook([(name, "return x + OFFSET", f"assert {name}(2) == 3")
+                            for name in ("ex_b", "ex_c")])
     masters = write(tmp_path / "masters", {"01_first.ipynb": first, "02_second.ipynb": second})
     mixed = copy.deepcopy(first)
     mixed.cells += second.cells[2:5]  # ex_b's solution and check: two grade ids of each master
@@ -309,21 +310,23 @@ def test_grade_refuses_unreadable_unmatched_and_duplicate_files_and_counts_their
                                      "copy two.ipynb": second, "mixed.ipynb": mixed, "notes.ipynb": notes})
     results = student.grade(folder, masters, timeout=120)
     refused = {r.notebook: r.message for r in results if r.grade_id == student.NOTEBOOK_ROW}
-    assert refused.keys() == {"01_first.ipynb", "copy one.ipynb", "copy two.ipynb", "mixed.ipynb", "notes.ipynb"}
+    assert refused.keys() == {"01_first.ipynb", "copy one.ipynb", "copy two.ipynb", "mixed.ipynb",
+                              "notes.ipynb"}
     assert refused["01_first.ipynb"].startswith("refused: cannot read it as a notebook")
-    assert refused["notes.ipynb"] == ("refused: it matches no master notebook: none of its cells carries one of "
-                                      "their nbgrader grade ids")
+    assert refused["notes.ipynb"] == ("refused: it matches no master notebook: none of its cells carries "
+                                      "one of their nbgrader grade ids")
     assert refused["mixed.ipynb"] == ("refused: it matches 01_first.ipynb and 02_second.ipynb equally well "
                                       "(by nbgrader grade ids)")
     assert refused["copy one.ipynb"] == ("refused: copy two.ipynb also matches 02_second.ipynb; "
                                          "submit one file per notebook")
     graded = [(r.notebook, r.grade_id, r.points, r.passed, r.message) for r in results
               if r.grade_id != student.NOTEBOOK_ROW]
+    twice = "more than one submitted file matches it (refused)"
     assert graded == [("01_first.ipynb", "ex_a", 1, False, "no submitted file matches it"),
-                      ("02_second.ipynb", "ex_b", 1, False, "more than one submitted file matches it (refused)"),
-                      ("02_second.ipynb", "ex_c", 1, False, "more than one submitted file matches it (refused)")]
+                      ("02_second.ipynb", "ex_b", 1, False, twice), ("02_second.ipynb", "ex_c", 1, False, twice)]
     table = student.format_results(results)
-    assert table.splitlines()[-1] == "total: 0 / 3 points (0 of 3 exercises passed); 5 submitted files refused"
+    assert table.splitlines()[-1] == ("total: 0 / 3 points (0 of 3 exercises passed); "
+                                      "5 submitted files refused")
     assert "REFUSED" in table
 
 
@@ -337,15 +340,21 @@ def test_a_renamed_submission_is_graded_by_content_with_its_masters_setup_and_ch
         if student.is_check(cell):  # fake checks, one of them without its nbgrader metadata
             cell.source = "print('all good')"
     del renamed.cells[-1].metadata["nbgrader"]
-    masters = write(tmp_path / "masters", {"01_tiny.ipynb": master})
-    folder = write(tmp_path / "in", {"01_tiny (1).ipynb": renamed})
+    pair = tiny_notebook([("ex_p", "return x + OFFSET", "assert ex_p(2) == 3, 'expected 3'")])
+    masters = write(tmp_path / "masters", {"01_tiny.ipynb": master, "02_pair.ipynb": pair})
+    folder = write(tmp_path / "in", {"01_tiny (1).ipynb": renamed, "02_pair.ipynb": pair,
+                                     "02_pair (1).ipynb": answered(pair, {"ex_p": "return 0"})})
     results = student.grade(folder, masters, timeout=120)
     assert [(r.notebook, r.grade_id, r.passed, r.submitted) for r in results] == [
-        ("01_tiny.ipynb", "ex_a", False, "01_tiny (1).ipynb"), ("01_tiny.ipynb", "ex_b", True, "01_tiny (1).ipynb")]
-    assert results[0].message == "NotImplementedError:"  # the master's check called the stub
+        ("02_pair (1).ipynb", student.NOTEBOOK_ROW, False, ""),  # the copy under another name is refused
+        ("01_tiny.ipynb", "ex_a", False, "01_tiny (1).ipynb"),
+        ("01_tiny.ipynb", "ex_b", True, "01_tiny (1).ipynb"),
+        ("02_pair.ipynb", "ex_p", True, "")]
+    assert results[0].message == "refused: 02_pair.ipynb, made from the same master, is graded instead"
+    assert results[1].message == "NotImplementedError:"  # the master's check called the stub
     table = student.format_results(results).splitlines()
     assert table[-2:] == ["01_tiny (1).ipynb was graded as 01_tiny.ipynb (matched by its nbgrader grade ids)",
-                          "total: 1 / 2 points (1 of 2 exercises passed)"]
+                          "total: 2 / 3 points (2 of 3 exercises passed); 1 submitted file refused"]
 
 
 RUNAWAY = ("while True:\n    try:\n        while True:\n            pass\n"
@@ -395,9 +404,12 @@ def test_grading_on_the_command_line_says_what_is_wrong_in_one_line(tmp_path, ca
     folder = write(tmp_path / "in", {"a.ipynb": tiny_notebook([("ex_a", "return 1", "pass")])})
     for argv, message in (
             (["--grade", str(tmp_path / "nowhere")], "nowhere does not exist"),
-            (["--grade", str(folder), "--master", "none"], "--master: none is not a folder of master notebooks"),
-            (["--grade", str(folder), "--master", str(tmp_path)], f"no master notebooks (*.ipynb) in {tmp_path}"),
-            (["--grade", str(folder), "--timeout", "0"], "--timeout: expected a positive number of seconds, got 0")):
+            (["--grade", str(folder), "--master", "none"],
+             "--master: none is not a folder of master notebooks"),
+            (["--grade", str(folder), "--master", str(tmp_path)],
+             f"no master notebooks (*.ipynb) in {tmp_path}"),
+            (["--grade", str(folder), "--timeout", "0"],
+             "--timeout: expected a positive number of seconds, got 0")):
         with pytest.raises(SystemExit) as exit_:
             student.main(argv)
         assert exit_.value.code == 2

@@ -444,20 +444,23 @@ class Unmatched(ValueError):
 def _master_for(submitted: nbformat.NotebookNode, masters: dict[str, nbformat.NotebookNode]) -> str:
     """The name of the master that ``submitted`` was made from, found by content: the one sharing the most
     nbgrader grade ids with it. File names do not count (browsers and LMSs save a re-download as
-    ``01_convolution_as_dot_product (1).ipynb``). Raises Unmatched saying why when none, or more than one, fits.
+    ``01_convolution_as_dot_product (1).ipynb``). Raises Unmatched saying why when none, or more than one,
+    fits.
     """
     ids = _grade_ids(submitted)
     shared = {name: len(ids & _grade_ids(master)) for name, master in masters.items()}
     best = max(shared.values(), default=0)
     if best == 0:
-        raise Unmatched("it matches no master notebook: none of its cells carries one of their nbgrader grade ids")
+        raise Unmatched("it matches no master notebook: "
+                        "none of its cells carries one of their nbgrader grade ids")
     tied = [name for name, n in shared.items() if n == best]
     if len(tied) > 1:
         raise Unmatched(f"it matches {' and '.join(tied)} equally well (by nbgrader grade ids)")
     return tied[0]
 
 
-def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_name: str = "python3") -> list[Result]:
+def grade_notebook(path: Path, master_path: Path, timeout: int = 300,
+                   kernel_name: str = "python3") -> list[Result]:
     """Grade the submitted notebook ``path`` against ``master_path``, the master it was made from; one result
     per exercise of the master.
 
@@ -500,7 +503,8 @@ def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_nam
 
             def stuck(error: CellExecutionError, client=client, execute=execute) -> bool:
                 """After a timeout: True if the interrupted cell still runs (a probe cell gets no reply within
-                ``grace`` seconds); the kernel is then killed, not shut down politely, when the client closes."""
+                ``grace`` seconds); the kernel is then killed, not shut down politely, when the client
+                closes."""
                 if getattr(error, "ename", None) != TIMEOUT_ENAME:
                     return False
                 client.timeout = grace
@@ -522,9 +526,10 @@ def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_nam
                         setup_error = f"setup cell {k + 1} failed: {_error_message(error)}"
                         break
                 if setup_error:
-                    results += [Result(name, e.grade_id, e.points, False, setup_error, submitted_name) for e in pending]
+                    results += [Result(name, e.grade_id, e.points, False, setup_error, submitted_name)
+                                for e in pending]
                     pending = []
-                restart = False  # the kernel died, or is stuck in a cell: a fresh one for the remaining exercises
+                restart = False  # the kernel died, or is stuck in a cell: a fresh one for the rest
                 while pending and not restart:
                     exercise = pending.pop(0)
                     result = Result(name, exercise.grade_id, exercise.points, False, "", submitted_name)
@@ -539,9 +544,10 @@ def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_nam
                         except CellExecutionError as error:
                             restart = stuck(error)
                             if restart:
-                                result.message = (f"{TIMEOUT_ENAME}: the {what} ran longer than {timeout} s and did "
-                                                  f"not stop when interrupted (does it catch KeyboardInterrupt?); a "
-                                                  f"fresh kernel grades the exercises after it")
+                                result.message = (f"{TIMEOUT_ENAME}: the {what} ran longer than {timeout} s and "
+                                                  f"did not stop when interrupted (does it catch "
+                                                  f"KeyboardInterrupt?); a fresh kernel grades the exercises "
+                                                  f"after it")
                             elif what == "check":
                                 result.message = _error_message(error)
                             else:
@@ -549,7 +555,8 @@ def grade_notebook(path: Path, master_path: Path, timeout: int = 300, kernel_nam
                             break
                         except DeadKernelError:
                             restart = True
-                            result.message = f"the kernel died while running the {what}; a fresh one grades the rest"
+                            result.message = (f"the kernel died while running the {what}; "
+                                              f"a fresh one grades the rest")
                             break
                     else:
                         result.passed = True
@@ -574,7 +581,8 @@ def format_results(results: list[Result], width: int = 100) -> str:
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths), "-" * 7)]
     lines += [fmt.format(*row) for row in rows]
     lines += [f"{submitted} was graded as {notebook} (matched by its nbgrader grade ids)"
-              for notebook, submitted in dict.fromkeys((r.notebook, r.submitted) for r in results if r.submitted)]
+              for notebook, submitted in dict.fromkeys((r.notebook, r.submitted)
+                                                        for r in results if r.submitted)]
     graded = [r for r in results if r.grade_id != NOTEBOOK_ROW]
     total, earned = sum(r.points for r in graded), sum(r.score for r in graded)
     passed, refused = sum(r.passed for r in graded), len(results) - len(graded)
@@ -584,7 +592,8 @@ def format_results(results: list[Result], width: int = 100) -> str:
 
 
 def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -> list[Result]:
-    """Grade the notebooks in ``submissions`` (a folder, or one notebook file) against the masters in ``master_dir``.
+    """Grade the notebooks in ``submissions`` (a folder, or one notebook file) against the masters in
+    ``master_dir``.
 
     Each file is matched to its master by content (``_master_for``), never by name, and graded with the
     master's setup and check cells (``grade_notebook``). Every exercise of every master gets a row, so the
@@ -605,7 +614,7 @@ def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -
     for path in paths:
         try:
             matched.setdefault(_master_for(nbformat.read(path, as_version=4), masters), []).append(path)
-        except Exception as error:  # noqa: BLE001 - not JSON, not a notebook, unmatched: refused, the rest graded
+        except Exception as error:  # noqa: BLE001 - not JSON, not a notebook, unmatched: refused
             reason = str(error) if isinstance(error, Unmatched) else \
                 f"cannot read it as a notebook ({_error_message(error)})"
             refused.append(Result(path.name, NOTEBOOK_ROW, 0, False, f"refused: {reason}"))
@@ -613,7 +622,7 @@ def grade(submissions: Path, master_dir: Path = NOTEBOOKS, timeout: int = 300) -
     results = []
     for name, master in masters.items():
         found = matched.get(name, [])
-        if len(found) > 1:  # several files made from one master: the one with its name is graded, if there is one
+        if len(found) > 1:  # several files made from one master: the one with its name is graded, if any
             keep = [path for path in found if path.name == name]
             for path in found:
                 if path not in keep:
