@@ -306,6 +306,7 @@ REFERENCES = {"nb00": ["_channel_stats_expected"],
               "nb04": ["_train_mistaken", "_eval_mistaken", "expected_residual_std", "_residual_std_mistaken",
                        "_fold_expected"],
               "nb01": ["_measured_receptive_field", "_rf_mistaken"],
+              "nb05": ["_bottleneck_macs", "_preact_expected"],
               "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"]}
 
 

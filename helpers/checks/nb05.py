@@ -30,6 +30,7 @@ from helpers.checks import (
     expect_tensor,
     fail,
     passed,
+    precomputed,
     randomise_batch_norm,
     refuse_reaching,
     refusing,
@@ -88,6 +89,22 @@ def check_bottleneck_params(bottleneck_params) -> None:
     passed("bottleneck_params", f"{len(_BLOCKS)} blocks, with and without a projection shortcut, stride 1 and 2")
 
 
+_MACS_CASES = [(256, 64, 1, 56), (64, 64, 1, 56), (256, 128, 2, 56), (1024, 512, 2, 14), (32, 8, 2, 7), (16, 4, 1, 5),
+               (64, 16, 2, 9)]  # in_channels, channels, stride, size
+
+
+def _macs_hint_cases() -> list[tuple[int, int, int, int, int, int | None]]:
+    """The arguments the hints of check_bottleneck_macs give _bottleneck_macs."""
+    cases = []
+    for cin, c, stride, size in _MACS_CASES:
+        small, projection = (size - 1) // stride + 1, stride != 1 or cin != 4 * c
+        cases += [(cin, c, size, small, small, None), (cin, c, small, small, small, small),
+                  (cin, c, size, size, size, size), (cin, c, size, size // 2, size // 2, size // 2 if projection else None),
+                  (cin, c, size, small, size, small if projection else None)]
+    return cases
+
+
+@precomputed(_macs_hint_cases)
 def _bottleneck_macs(in_channels: int, channels: int, size1: int, size2: int, size3: int,
                      size_projection: int | None) -> int:
     """Multiply-adds of the bottleneck's convs with each one's output size given: for the hints."""
@@ -98,8 +115,7 @@ def _bottleneck_macs(in_channels: int, channels: int, size1: int, size2: int, si
 
 @exercise_check("bottleneck_macs")
 def check_bottleneck_macs(bottleneck_macs) -> None:
-    cases = [(256, 64, 1, 56), (64, 64, 1, 56), (256, 128, 2, 56), (1024, 512, 2, 14), (32, 8, 2, 7), (16, 4, 1, 5),
-             (64, 16, 2, 9)]
+    cases = _MACS_CASES
     for in_channels, channels, stride, size in cases:
         block = _bottleneck(in_channels, channels, stride).eval()
         with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -204,6 +220,10 @@ def check_bottleneck_forward(bottleneck_forward) -> None:
                 if torch.allclose(got, F.relu(branch) + shortcut, atol=1e-5) and not torch.allclose(got, expected):
                     fail(f"for {what}: you apply the last ReLU before adding the shortcut; add first, then ReLU "
                          "(relu(bn3(conv3(...)) + shortcut)).")
+                if torch.allclose(got, F.relu(F.relu(branch) + shortcut), atol=1e-5) and not torch.allclose(
+                        got, expected):
+                    fail(f"for {what}: you apply a ReLU to the branch before adding the shortcut, and another after "
+                         "it; only the one after the addition belongs there (relu(bn3(conv3(...)) + shortcut)).")
                 if bool((got < 0).any()):
                     fail(f"for {what}: the output has negative values; a block ends with a ReLU, after the addition.")
                 if torch.allclose(got, F.relu(branch), atol=1e-5) and not torch.allclose(got, expected):
@@ -284,7 +304,7 @@ class PreActBottleneck(nn.Module):
     normalises the block's input (``in_channels``), ``bn2`` and ``bn3`` the inner ``channels``.
     ``downsample`` is None (identity shortcut) or a strided 1x1 convolution without batch norm, which
     gets the pre-activated input ``relu(bn1(x))``, as in the paper's reference code. The layers are
-    defined in the order the forward pass uses them.
+    defined in the order the forward pass uses them. The forward pass is Exercise 5: the class has none.
     """
 
     expansion = 4
@@ -302,50 +322,11 @@ class PreActBottleneck(nn.Module):
         if stride != 1 or in_channels != out:
             self.downsample = nn.Conv2d(in_channels, out, 1, stride, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = F.relu(self.bn1(x))
-        shortcut = x if self.downsample is None else self.downsample(pre)
-        out = self.conv1(pre)
-        out = self.conv2(F.relu(self.bn2(out)))
-        out = self.conv3(F.relu(self.bn3(out)))
-        return out + shortcut
-
-
-def _preact_reference(block: PreActBottleneck, x: torch.Tensor, training: bool) -> torch.Tensor:
-    """The pre-activation bottleneck with torch.nn.functional and the block's tensors (its modules unused)."""
-
-    def bn(layer: nn.BatchNorm2d, t: torch.Tensor) -> torch.Tensor:  # running statistics left as they are
-        return F.batch_norm(t, layer.running_mean.clone(), layer.running_var.clone(), layer.weight, layer.bias,
-                            training, layer.momentum, layer.eps)
-
-    pre = F.relu(bn(block.bn1, x))
-    out = F.conv2d(pre, block.conv1.weight)
-    out = F.conv2d(F.relu(bn(block.bn2, out)), block.conv2.weight, stride=block.conv2.stride, padding=1)
-    out = F.conv2d(F.relu(bn(block.bn3, out)), block.conv3.weight)
-    if block.downsample is None:
-        return out + x
-    return out + F.conv2d(pre, block.downsample.weight, stride=block.downsample.stride)
-
-
-def _preact_variant(block: PreActBottleneck, x: torch.Tensor, *, skip: str = "", raw_projection: bool = False,
-                    preact_identity: bool = False) -> torch.Tensor:
-    """A typical mistake's output: batch norm ``skip`` left out, the projection fed the raw x, or the
-    identity shortcut fed relu(bn1(x))."""
-
-    def bn(name: str, t: torch.Tensor) -> torch.Tensor:
-        return t if name == skip else getattr(block, name)(t)
-
-    pre = F.relu(bn("bn1", x))
-    out = block.conv3(F.relu(bn("bn3", block.conv2(F.relu(bn("bn2", block.conv1(pre)))))))
-    if block.downsample is None:
-        return out + (pre if preact_identity else x)
-    return out + block.downsample(x if raw_projection else pre)
-
-
-@exercise_check("preact_bottleneck_forward")
-def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
+def _preact_cases() -> list[tuple[str, PreActBottleneck, torch.Tensor, bool]]:
+    """(what, block, x, training mode?): identity and projection shortcuts, stride 1 and 2, train and eval."""
     g = torch.Generator().manual_seed(11)
-    cases = [  # what, (in_channels, channels, stride), input size, training mode?
+    cases = []
+    for what, (cin, c, stride), size, training in [  # what, (in_channels, channels, stride), input size, train?
         ("an identity shortcut (64 -> 64 channels, stride 1), eval mode", (64, 16, 1), 6, False),
         ("a projection at stride 1 (16 -> 64 channels), eval mode", (16, 16, 1), 6, False),
         ("a projection at stride 2 (64 -> 128 channels) on an odd 7x7 input, eval mode", (64, 32, 2), 7, False),
@@ -353,18 +334,65 @@ def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
          True),
         ("an identity shortcut (32 -> 32 channels, stride 1), training mode", (32, 8, 1), 5, True),
         ("a projection at stride 1 (24 -> 64 channels), training mode", (24, 16, 1), 5, True),
-    ]
+    ]:
+        with torch.random.fork_rng():  # the same convolution weights every time, the learner's RNG untouched
+            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g)))
+            block = PreActBottleneck(cin, c, stride)
+        randomise_batch_norm(block, g)
+        block.train(training)
+        cases.append((what, block, torch.randn(3, cin, size, size, generator=g) * 1.5 + 0.3, training))
+    return cases
+
+
+_PREACT_SLIPS = {  # a typical mistake, and what to say about it
+    "raw_projection": "the projection shortcut got the raw input x. In this block it gets the pre-activated input "
+                      "relu(bn1(x)), the same tensor that goes into conv1.",
+    "preact_identity": "the identity shortcut adds relu(bn1(x)); it must add x itself, unchanged. Only the "
+                       "projection (when downsample is not None) sees the pre-activated input.",
+    **{f"skip_{name}": f"block.{name} is missing. Each convolution of the branch is preceded by its own batch norm "
+                       "and a ReLU." for name in ("bn1", "bn2", "bn3")},
+}
+
+
+@precomputed(lambda: [(k,) for k in range(len(_preact_cases()))])
+def _preact_expected(case: int) -> tuple[torch.Tensor, dict[str, tuple[torch.Tensor, torch.Tensor]],
+                                         dict[str, torch.Tensor]]:
+    """Case ``case``'s output, the running statistics one forward pass leaves in bn1..bn3, and what each
+    mistake of _PREACT_SLIPS gives (only those that can show on this block)."""
+    _, block, x, _ = _preact_cases()[case]
+
+    def forward(block: PreActBottleneck, skip: str = "", raw_projection: bool = False,
+                preact_identity: bool = False) -> torch.Tensor:
+        def bn(name: str, t: torch.Tensor) -> torch.Tensor:
+            return t if name == skip else getattr(block, name)(t)
+
+        pre = F.relu(bn("bn1", x))
+        out = block.conv3(F.relu(bn("bn3", block.conv2(F.relu(bn("bn2", block.conv1(pre)))))))
+        if block.downsample is None:
+            return out + (pre if preact_identity else x)
+        return out + block.downsample(x if raw_projection else pre)
+
     with torch.no_grad():
-        for what, (cin, c, stride), size, training in cases:
-            with torch.random.fork_rng():  # the same convolution weights every time, the learner's RNG untouched
-                torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=g)))
-                block = PreActBottleneck(cin, c, stride)
-            randomise_batch_norm(block, g)
-            block.train(training)
-            theirs, probe, own = copy.deepcopy(block), copy.deepcopy(block), copy.deepcopy(block)
-            x = torch.randn(3, cin, size, size, generator=g) * 1.5 + 0.3
-            expected = _preact_reference(block, x, training)
-            own(x)  # the block's own forward pass: the running statistics it leaves (training mode)
+        own = copy.deepcopy(block)
+        expected = forward(own)
+        stats = {name: (getattr(own, name).running_mean.clone(), getattr(own, name).running_var.clone())
+                 for name in ("bn1", "bn2", "bn3")}
+        slips = {f"skip_{name}": forward(copy.deepcopy(block), skip=name) for name in ("bn1", "bn2", "bn3")}
+        if block.downsample is None:
+            slips["preact_identity"] = forward(copy.deepcopy(block), preact_identity=True)
+        else:
+            slips["raw_projection"] = forward(copy.deepcopy(block), raw_projection=True)
+    return expected, stats, slips
+
+
+@exercise_check("preact_bottleneck_forward")
+def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
+    cases = _preact_cases()
+    with torch.no_grad():
+        for k, (what, block, x, _) in enumerate(cases):
+            cin, c = block.bn1.num_features, block.bn2.num_features
+            theirs = copy.deepcopy(block)
+            expected, stats, slips = _preact_expected(k)
             x_given = x.clone()
             post_order = (f"for {what}: that is the post-activation order of Exercise 3 (convolution, then batch "
                           "norm). In the pre-activation block batch norm and ReLU come *before* each convolution: "
@@ -392,18 +420,9 @@ def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
                     fail(f"for {what}: your output is relu(...) of the right one. The pre-activation block has no "
                          "ReLU after the addition: it returns the sum, so that the shortcuts form a clean path "
                          "from block to block (the next block's bn1 and ReLU come first).")
-                if probe.downsample is not None and close(got, _preact_variant(probe, x, raw_projection=True),
-                                                          atol=1e-4):
-                    fail(f"for {what}: the projection shortcut got the raw input x. In this block it gets the "
-                         "pre-activated input relu(bn1(x)), the same tensor that goes into conv1.")
-                if probe.downsample is None and close(got, _preact_variant(probe, x, preact_identity=True),
-                                                      atol=1e-4):
-                    fail(f"for {what}: the identity shortcut adds relu(bn1(x)); it must add x itself, unchanged. "
-                         "Only the projection (when downsample is not None) sees the pre-activated input.")
-                for name in ("bn1", "bn2", "bn3"):
-                    if close(got, _preact_variant(probe, x, skip=name), atol=1e-4):
-                        fail(f"for {what}: block.{name} is missing. Each convolution of the branch is preceded by "
-                             "its own batch norm and a ReLU.")
+                for slip, variant in sorted(slips.items(), key=lambda item: list(_PREACT_SLIPS).index(item[0])):
+                    if close(got, variant, atol=1e-4):
+                        fail(f"for {what}: {_PREACT_SLIPS[slip]}")
                 if _follows(log, "conv1", "bn1") or _follows(log, "conv2", "bn2"):
                     fail(post_order)
                 if _follows(log, "conv3", "bn3"):
@@ -411,9 +430,8 @@ def check_preact_bottleneck_forward(preact_bottleneck_forward) -> None:
             expect_tensor(got, expected, f"preact_bottleneck_forward for {what}, compared with the reference",
                           rtol=1e-4, atol=1e-4)
             for name in ("bn1", "bn2", "bn3"):
-                mine, reference = getattr(theirs, name), getattr(own, name)
-                if not (torch.allclose(mine.running_mean, reference.running_mean)
-                        and torch.allclose(mine.running_var, reference.running_var)):
+                mine, (running_mean, running_var) = getattr(theirs, name), stats[name]
+                if not (torch.allclose(mine.running_mean, running_mean) and torch.allclose(mine.running_var, running_var)):
                     times = log.count(name)
                     fail(f"for {what}: block.{name}'s running statistics differ from those one forward pass "
                          f"leaves" + (f": it ran {times} times in one call, as if it had seen {times} batches" if

@@ -87,6 +87,11 @@ WRONG = {
          "you apply the last ReLU before adding the shortcut"),
         ("out = F.relu(block.bn1(block.conv1(x)))\n"
          "out = F.relu(block.bn2(block.conv2(out)))\n"
+         "out = F.relu(block.bn3(block.conv3(out)))  # a ReLU before the addition, and one after\n"
+         "return F.relu(out + (x if block.downsample is None else block.downsample(x)))",
+         "and another after it"),
+        ("out = F.relu(block.bn1(block.conv1(x)))\n"
+         "out = F.relu(block.bn2(block.conv2(out)))\n"
          "out = block.bn3(block.conv3(out))\n"
          "return F.relu(out + x)  # ignores the projection",
          "pass the input through block.downsample first"),
