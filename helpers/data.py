@@ -50,7 +50,7 @@ SPLITS = ("train", "test")
 _CACHE_VERSION = 1
 
 HOW_TO_GET_DATA = (
-    "Put CIFAR-10 in a directory and set CIFAR10_DIR to it (or pass root=...). Either layout works:\n"
+    "Put CIFAR-10 in a directory and set CIFAR10_DIR to it (or pass {root}=DIR). Either layout works:\n"
     "  - torchvision's python version: <dir>/cifar-10-batches-py/data_batch_1 ... test_batch\n"
     "    (https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz, unpacked), or\n"
     "  - an image folder: <dir>/train/<class>/*.png and <dir>/test/<class>/*.png with the ten\n"
@@ -60,7 +60,16 @@ HOW_TO_GET_DATA = (
 
 
 class DataNotFoundError(FileNotFoundError):
-    """CIFAR-10 is not where we were told to look, and could not be downloaded."""
+    """CIFAR-10 is not where we were told to look, and could not be downloaded. The message names the
+    directory argument as Python's ``root=``; :meth:`for_command_line` names it as a command line's ``--data``."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template  # "{root}" marks where the argument is named
+        super().__init__(template.replace("{root}", "root"))
+
+    def for_command_line(self, option: str = "--data") -> str:
+        """The message for a command line whose ``option`` gives the directory."""
+        return self.template.replace("{root}", option)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,7 @@ def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True)
     ``root`` wins over ``CIFAR10_DIR``; with neither, ``data/`` at the project root is used and
     filled by torchvision's download if it is empty and ``download`` is true.
     """
-    given, origin = root, "root"
+    given, origin = root, "{root}"
     if given is None and os.environ.get("CIFAR10_DIR"):
         given, origin = os.environ["CIFAR10_DIR"], "CIFAR10_DIR"
     if given is not None:

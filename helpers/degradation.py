@@ -14,6 +14,8 @@ The curves are plain dicts of lists (JSON-ready), so a saved full run and a fres
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
 import json
 import math
 import os
@@ -28,11 +30,21 @@ import torch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
-from helpers.data import cifar10_loaders
+from helpers.arguments import integer
+from helpers.data import DataNotFoundError, cifar10_loaders
 from helpers.models import cifar_resnet, count_parameters
-from helpers.results import command_line, load_result, provenance, save_result
-from helpers.runtime import device_name, pick_device
-from helpers.train import TrainConfig, fit, uses_amp, uses_channels_last
+from helpers.results import command_line, existing_result, load_result, provenance, save_result
+from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device
+from helpers.train import (
+    TrainConfig,
+    check_compatible,
+    check_writable,
+    fit,
+    read_checkpoint,
+    stopped,
+    uses_amp,
+    uses_channels_last,
+)
 
 #: the four networks of the experiment: name -> (depth, residual)
 NETS: dict[str, tuple[int, bool]] = {
@@ -90,6 +102,19 @@ def curves_from_history(history, params: int, seconds: float) -> dict[str, Any]:
     }
 
 
+def net_identity(name: str) -> dict[str, Any]:
+    """What net ``name`` of :data:`ALL_NETS` is, as its checkpoints record it: ``cifar_resnet``'s options with the
+    defaults filled in (so 'with BN' and 'ResNet-56', the same network, have the same record)."""
+    defaults = {key: parameter.default for key, parameter in inspect.signature(cifar_resnet).parameters.items()
+                if parameter.default is not inspect.Parameter.empty}
+    return {"model": "cifar_resnet", **defaults, **ALL_NETS[name]}
+
+
+def checkpoint_path(checkpoint_dir: str | os.PathLike, name: str) -> Path:
+    """Where net ``name`` checkpoints in ``checkpoint_dir``: ``<dir>/<name>.pt``, spaces and commas as '_'."""
+    return Path(checkpoint_dir) / f"{name.replace(', ', '_').replace(' ', '_')}.pt"
+
+
 def train_side_by_side(
     train_loader,
     test_loader,
@@ -104,7 +129,8 @@ def train_side_by_side(
     """Train each of ``nets`` (names from :data:`ALL_NETS`) from the same seed with the same ``config``
     and loaders; return ``{name: curves}`` (see :func:`curves_from_history`). With ``checkpoint_dir``,
     each net checkpoints to ``<dir>/<name>.pt`` after every epoch and resumes from it (a finished net
-    is not trained again). A net whose training loss stops being a finite number stops there (``fit``)."""
+    is not trained again; a checkpoint of another network is refused, :func:`net_identity`). A net whose
+    training loss stops being a finite number stops there (``fit``)."""
     unknown = [name for name in nets if name not in ALL_NETS]
     if unknown or not nets:
         raise ValueError(f"nets must be a non-empty selection of {list(ALL_NETS)}, got {list(nets)!r}")
@@ -113,9 +139,9 @@ def train_side_by_side(
     for name in nets:
         torch.manual_seed(config.seed)  # every net starts from the same random state
         model = cifar_resnet(**ALL_NETS[name]).to(device)
-        file_name = name.replace(", ", "_").replace(" ", "_")
-        checkpoint = Path(checkpoint_dir) / f"{file_name}.pt" if checkpoint_dir is not None else None
-        history = fit(model, train_loader, test_loader, config, progress=progress, checkpoint=checkpoint)
+        checkpoint = checkpoint_path(checkpoint_dir, name) if checkpoint_dir is not None else None
+        history = fit(model, train_loader, test_loader, config, progress=progress, checkpoint=checkpoint,
+                      identity=net_identity(name))
         # training + evaluation time, summed over resumed sessions
         runs[name] = curves_from_history(history, count_parameters(model), history.elapsed_s[-1])
         if on_net_end is not None:
@@ -213,12 +239,10 @@ CPU_RESULT_NAME = "degradation_cpu"  # the real-scale CPU run (all images, a sho
 def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str] | None:
     """The runs of a saved experiment (``results/<name>.json``, written by ``--save``) and a label
     saying how they were made (command, device and CPU, date, data size, epochs), or None when there is none."""
-    result = load_result(name)
+    result = load_result(name, kind="runs")  # a file without valid runs is an error naming the field
     if result is None:
         return None
     data = result["data"]
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict) or not data["runs"]:
-        raise ValueError(f"result {name!r} holds no 'runs': it was not written by python -m helpers.degradation --save")
     parts = [f"`{result['command']}`", f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else ""),
              result["date"][:10]]
     if isinstance(data.get("train_images"), int):
@@ -300,6 +324,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="train only these of the experiment's nets, in this order (default: all of them)")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast (auto: on CUDA and on CPUs with bf16 units); fixed in the checkpoints")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --save result")
     parser.add_argument("--no-progress", action="store_true")
     known = parser.parse_known_args(argv)[0]
     budget = BUDGETS[known.experiment]["quick" if known.quick else "cpu" if known.cpu else "full"]
@@ -316,22 +341,61 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parser.error(f"--nets must name distinct nets of the {args.experiment} experiment ({', '.join(nets)}), "
                          f"got {' '.join(args.nets)}")
         nets = tuple(args.nets)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    amp = {"auto": None, "on": True, "off": False}[args.amp]
+    # Every refusal comes here, before any data is read or anything trains: one line each, exit 2.
+    try:
+        config = paper_config(args.epochs, seed=args.seed, batch_size=args.batch_size, lr=args.lr, amp=amp)
+    except ValueError as error:  # the message starts with the field: epochs, batch_size, lr
+        parser.error(f"argument --{str(error).split()[0].replace('_', '-')}: {error}")
+    for option, value, low in (("--seed", args.seed, 0), ("--train-subset", args.train_subset, 1),
+                               ("--test-subset", args.test_subset, 1)):
+        try:
+            if value is not None:
+                integer(option[2:].replace("-", "_"), value, low)
+        except ValueError as error:
+            parser.error(f"argument {option}: {error}")
+    try:  # the environment: RESNET_DEVICE, RESNET_THREADS, RESNET_RESULTS_DIR
+        device = pick_device()
+        if device.type == "cpu":
+            adapt_threads()
+        existing = existing_result(args.save) if args.save else None
+    except ValueError as error:
+        parser.error(f"argument --save: {error}" if str(error).startswith("name") else str(error))
+    if existing is not None and not args.overwrite:
+        parser.error(f"argument --save: {existing} already exists (a saved result that notebooks show); pass "
+                     "--overwrite to replace it, or choose another NAME")
+    checkpoints = {name: checkpoint_path(args.checkpoint_dir, name) for name in nets} if args.checkpoint_dir else {}
+    try:  # each net resumes from its checkpoint: refuse a foreign or unreadable one now, not hours later
+        for name, checkpoint in checkpoints.items():
+            check_writable(checkpoint)
+            if checkpoint.is_file():
+                check_compatible(read_checkpoint(checkpoint), checkpoint, cifar_resnet(**ALL_NETS[name]), config,
+                                 net_identity(name), "delete that file, or use another --checkpoint-dir")
+    except ValueError as error:
+        parser.error(f"argument --checkpoint-dir: {error}")
 
     def report(name: str, run: dict[str, Any]) -> None:
         print(f"{name}: train error {run['train_error'][-1]:.2%}, test error {run['test_error'][-1]:.2%}, "
               f"{run['seconds']:.0f} s", file=sys.stderr, flush=True)
 
-    origin, start = provenance(), time.perf_counter()
-    device = pick_device()
-    data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr, seed=args.seed,
-                          root=args.data, device=device, progress=not args.no_progress,
-                          checkpoint_dir=args.checkpoint_dir, on_net_end=report, nets=nets,
-                          amp={"auto": None, "on": True, "off": False}[args.amp])
+    # A run that saves a result keeps one thread count throughout (see the README, Seeds).
+    with hold_threads() if args.save and device.type == "cpu" else contextlib.nullcontext():
+        origin, start = provenance(), time.perf_counter()
+        try:
+            data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr,
+                                  seed=args.seed, root=args.data, device=device, progress=not args.no_progress,
+                                  checkpoint_dir=args.checkpoint_dir, on_net_end=report, nets=nets, amp=amp)
+        except DataNotFoundError as error:
+            parser.error(error.for_command_line())
+        except KeyboardInterrupt:  # the same command resumes: each net continues from its checkpoint
+            stopped(parser.prog, argv, checkpoints.values(), flag=None, option="--checkpoint-dir DIR")
     if args.save:
-        command = command_line("python -m helpers.degradation", argv)
+        command = command_line(parser.prog, argv)
         # wall time: the sum over the nets (a resumed run counts the sessions before it too)
         wall = sum(run["seconds"] for run in data["runs"].values())
-        print(f"saved {save_result(args.save, data, command, wall_s=wall, origin=origin)}", file=sys.stderr)
+        path = save_result(args.save, data, command, wall_s=wall, origin=origin, overwrite=args.overwrite)
+        print(f"saved {path}", file=sys.stderr)
     final = {name: {"train_error": round(run["train_error"][-1], 4), "test_error": round(run["test_error"][-1], 4),
                     "seconds": run["seconds"]} for name, run in data["runs"].items()}
     print(json.dumps({"device": device_name(device), "epochs": args.epochs, "train_images": data["train_images"],

@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -18,8 +20,67 @@ import torch
 
 T = TypeVar("T")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
+# --------------------------------------------------------------------------- environment variables
+#
+# Every RESNET_* variable is read through these few functions, one way: unset or empty means "not set",
+# and a value that does not parse is a ValueError that names the variable and what it accepts.
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def env_flag(name: str) -> bool | None:
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); None when unset or empty."""
+    value = _env(name).lower()
+    if not value:
+        return None
+    if value in TRUE_WORDS or value in FALSE_WORDS:
+        return value in TRUE_WORDS
+    raise ValueError(f"{name} must be one of {'/'.join(TRUE_WORDS + FALSE_WORDS)} (or unset), got {value!r}")
+
+
+def env_int(name: str, low: int = 1, high: int | None = None, why_high: str = "") -> int | None:
+    """An int variable in [low, high] (``why_high`` says where the bound comes from); None when unset or empty."""
+    value = _env(name)
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < low:
+        expected = "a positive int" if low == 1 else f"an int >= {low}"
+        raise ValueError(f"{name} must be {expected} (or unset), got {value!r}")
+    if high is not None and number > high:
+        raise ValueError(f"{name}={number} is more than {high}{why_high}; set at most {high}, or unset it")
+    return number
+
+
+def env_choice(name: str, choices: Sequence[str], pattern: str | None = None) -> str | None:
+    """A variable that names one of ``choices`` (or matches the regular expression ``pattern``, described by
+    the choices); None when unset or empty."""
+    value = _env(name).lower()
+    if not value:
+        return None
+    if value in choices or (pattern is not None and re.fullmatch(pattern, value)):
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(choices)} (or unset), got {value!r}")
+
+
+def env_dir(name: str) -> Path | None:
+    """A variable naming an existing folder; None when unset or empty. A folder that does not exist is an
+    error (a typo would otherwise read or write somewhere unexpected without a word)."""
+    value = _env(name)
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"{name}={value!r} is not an existing folder; create it, or unset {name}")
+    return folder
 
 
 #: set by :func:`full_size_needs_gpu` in notebooks whose full budget trains for hours on a CPU (03, 06)
@@ -34,14 +95,7 @@ def full_size_needs_gpu() -> None:
 
 
 def _quick_setting() -> bool | None:
-    value = os.environ.get("RESNET_QUICK", "").strip().lower()
-    if value == "":
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"RESNET_QUICK must be one of 1/0/true/false/yes/no (or unset), got {value!r}")
+    return env_flag("RESNET_QUICK")
 
 
 def quick_mode() -> bool:
@@ -64,9 +118,15 @@ def budget(quick: T, full: T) -> T:
 
 @lru_cache(maxsize=1)
 def pick_device() -> torch.device:
-    """CUDA if present, then Apple's MPS, then the CPU. ``RESNET_DEVICE`` overrides the choice."""
-    forced = os.environ.get("RESNET_DEVICE")
+    """CUDA if present, then Apple's MPS, then the CPU. ``RESNET_DEVICE`` (cpu, cuda, cuda:N, mps) overrides
+    the choice; a device this machine lacks is an error that names the variable."""
+    forced = env_choice("RESNET_DEVICE", ("cpu", "cuda", "cuda:N", "mps"), pattern=r"cuda:\d+")
     if forced:
+        mps = getattr(torch.backends, "mps", None)
+        if (forced.startswith("cuda") and not torch.cuda.is_available()) or \
+                (forced == "mps" and not (mps is not None and mps.is_available())):
+            raise ValueError(f"RESNET_DEVICE={forced}, but this torch sees no such device; "
+                             "use RESNET_DEVICE=cpu, or unset it to pick the best one present")
         return torch.device(forced)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -95,12 +155,14 @@ def device_name(device: torch.device | None = None) -> str:
 # thread per free core does not. The count is chosen in every notebook's first line (describe())
 # and checked again every few seconds while training (helpers.train.fit). RESNET_THREADS=N, or
 # OMP_NUM_THREADS set by the user, fixes the count instead; so does a count set with
-# torch.set_num_threads (01, 02 and 05 choose one thread for their small tensors).
+# torch.set_num_threads (01, 02 and 05 choose one thread for their small tensors), and so does
+# hold_threads() for a run that must be repeatable (another count sums floats in another order).
 
 _DEFAULT_THREADS = torch.get_num_threads()  # torch's choice at start-up (one per core)
 _applied = _DEFAULT_THREADS  # the count this policy last set
 _CHECK_EVERY_S = 5.0
 _last_sample: tuple[float, float, float] | None = None
+_held: int | None = None  # the count hold_threads() fixed for a run
 
 
 def _cpu_sample() -> tuple[float, float, float] | None:
@@ -134,13 +196,19 @@ def busy_cores_elsewhere(wait: float = 0.2) -> float | None:
     return max(0.0, ((now[0] - all_before) - (now[1] - own_before)) / wall)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _fixed_threads() -> int | None:
-    """The thread count the user or the notebook fixed, or None when the policy chooses."""
-    value = os.environ.get("RESNET_THREADS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"RESNET_THREADS must be a positive int (or unset), got {value!r}")
-        return int(value)
+    """The thread count the user, the notebook or :func:`hold_threads` fixed, or None when the policy chooses.
+    ``RESNET_THREADS`` above the cores this process can use is refused: the extra threads would only wait."""
+    fixed = env_int("RESNET_THREADS", high=available_cores(), why_high=" (the cores this process can use)")
+    if fixed is not None:
+        return fixed
+    if _held is not None:
+        return _held
     if os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads() != _applied:
         return torch.get_num_threads()
     return None
@@ -159,7 +227,7 @@ def adapt_threads(force: bool = True) -> int:
     busy = busy_cores_elsewhere()
     if busy is None:
         return torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores()
     # a core counts as taken when another process used more than 70% of one
     threads = max(1, min(_DEFAULT_THREADS, int(cores - busy + 0.7)))
     _set_threads(threads)
@@ -171,6 +239,20 @@ def _set_threads(threads: int) -> None:
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     _applied = threads
+
+
+@contextlib.contextmanager
+def hold_threads() -> Iterator[int]:
+    """Keep one thread count for the whole block (the policy's choice now, or ``RESNET_THREADS``) and yield it.
+    Another count sums floats in another order, so a run that must be repeatable bit for bit (one that saves
+    a result) holds its count from start to end instead of following the other processes' load."""
+    global _held
+    threads, previous = adapt_threads(), _held
+    _held = threads
+    try:
+        yield threads
+    finally:
+        _held = previous
 
 
 @contextlib.contextmanager

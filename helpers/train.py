@@ -15,17 +15,19 @@ The last line printed is JSON with the test accuracy, throughput and wall time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import math
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -33,11 +35,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from helpers.arguments import integer
-from helpers.data import cifar10_loaders
+from helpers.data import DataNotFoundError, cifar10_loaders
 from helpers.evaluation import confusion_matrix, per_class_accuracy
 from helpers.models import MODELS, cifar_resnet, count_parameters
-from helpers.results import command_line, provenance, save_result
-from helpers.runtime import adapt_threads, device_name, pick_device, seed_everything
+from helpers.results import command_line, existing_result, provenance, save_result
+from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device, seed_everything
 
 
 @dataclass
@@ -188,13 +190,90 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def check_writable(path: str | os.PathLike) -> Path:
+    """Check, before any training, that a checkpoint can be written at ``path`` (creating its folder): a
+    ValueError naming the path instead of a raw error after a whole epoch. Returns the path."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path} is a directory; name a file in it, such as {path / 'run.pt'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as error:
+        raise ValueError(f"checkpoint {path} cannot be written: {error.strerror or error} "
+                         f"({error.filename or path.parent})") from error
+    return path
+
+
 def save_checkpoint(path: str | os.PathLike, **state: Any) -> None:
-    """Write atomically: an interrupted save never leaves a half-written checkpoint behind."""
+    """Write atomically: an interrupted or failed save never leaves a half-written checkpoint (nor its
+    temporary file) behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The state :func:`fit` saved at ``path`` (on the CPU), or a ValueError naming the file when it is not one."""
+    try:
+        # weights_only=False: the random-number states hold NumPy arrays and Python tuples
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # a truncated or foreign file: pickle, zip and torch errors alike
+        raise ValueError(f"checkpoint {path} cannot be read as a checkpoint ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else 'no message'})") from error
+    missing = [k for k in ("model", "optimizer", "schedule", "rng", "history", "config", "epoch")
+               if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"checkpoint {path} is not one this loop wrote: it lacks {', '.join(missing)}")
+    return state
+
+
+def _differences(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
+    return [f"{key} {there.get(key)!r} there, {here.get(key)!r} here"
+            for key in sorted(set(there) | set(here)) if there.get(key) != here.get(key)]
+
+
+def check_compatible(state: dict[str, Any], path: str | os.PathLike, model: nn.Module, config: TrainConfig,
+                     identity: dict[str, Any] | None = None, start_over: str = "resume=False") -> None:
+    """Refuse (ValueError, one line) to resume from checkpoint ``state`` into another network or recipe:
+    every field of the network's record that differs (when both the checkpoint and the run have one),
+    else a summary of differing layers and shapes (checkpoints written before the record existed), then
+    every differing setting of ``config`` (all but ``epochs`` and ``compile``). ``start_over`` says how to
+    start over instead, in the caller's words."""
+    start_over = f"use the same settings, or start over ({start_over})"
+    saved_identity = state.get("identity")
+    if saved_identity is not None and identity is not None and saved_identity != identity:
+        raise ValueError(f"checkpoint {path} holds another network ({'; '.join(_differences(saved_identity, identity))}"
+                         f"); {start_over}.")
+    saved, current = state["model"], _unwrap(model).state_dict()
+    missing = [k for k in current if k not in saved]
+    extra = [k for k in saved if k not in current]
+    reshaped = [k for k in current if k in saved and tuple(saved[k].shape) != tuple(current[k].shape)]
+    if missing or extra or reshaped:
+        parts = [f"{len(missing)} of this model's tensors are not in it (e.g. {missing[0]})"] if missing else []
+        parts += [f"{len(extra)} of its tensors are not in this model (e.g. {extra[0]})"] if extra else []
+        if reshaped:
+            k = reshaped[0]
+            parts.append(f"{len(reshaped)} differ in shape (e.g. {k}: {list(saved[k].shape)} there, "
+                         f"{list(current[k].shape)} here)")
+        raise ValueError(f"checkpoint {path} holds another network: {'; '.join(parts)}; {start_over}.")
+    ignored = ("epochs", "compile")
+    differences = _differences({k: v for k, v in state["config"].items() if k not in ignored},
+                               {k: v for k, v in asdict(config).items() if k not in ignored})
+    if differences:
+        raise ValueError(f"checkpoint {path} was written with a different configuration ({'; '.join(differences)}); "
+                         f"{start_over}.")
+    start_epoch = state["epoch"] + 1
+    if start_epoch > config.epochs:
+        raise ValueError(f"checkpoint {path} has already trained {start_epoch} epochs, more than "
+                         f"epochs={config.epochs}; ask for at least {start_epoch} epochs, or start over.")
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -214,6 +293,7 @@ def fit(
     progress: bool = True,
     on_epoch_end: Callable[[History], None] | None = None,
     log_dir: str | os.PathLike | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` for ``config.epochs`` epochs and evaluate after each; return the History.
 
@@ -223,7 +303,10 @@ def fit(
     ``on_epoch_end(history)`` runs after each epoch (live plots); ``log_dir`` also writes the
     scalars for TensorBoard when the ``tensorboard`` package is installed. An epoch whose mean training
     loss is not a finite number ends the run (said, checkpointed, ``history.diverged``): what follows
-    would only compute with NaNs, and a resumed diverged run stays finished.
+    would only compute with NaNs, and a resumed diverged run stays finished. ``identity`` says what the
+    network is (JSON values, e.g. ``{"model": "resnet34", "width": 16, ...}``): it is saved in the checkpoint,
+    and resuming a checkpoint of another network is refused (:func:`check_compatible`). A checkpoint path
+    that cannot be written is refused before training (:func:`check_writable`).
     """
     config = config or TrainConfig()
     device = next(model.parameters()).device
@@ -231,13 +314,16 @@ def fit(
     steps_per_epoch = len(train_loader)
     if steps_per_epoch == 0:
         raise ValueError("train_loader yields no batches")
+    if checkpoint is not None:
+        check_writable(checkpoint)
     seed_everything(config.seed)
     step_model = prepare(model, config)
     optimizer, schedule = make_optimizer(model, config, steps_per_epoch)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history, start_epoch = History(), 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        history, start_epoch = resume_from(checkpoint, model, optimizer, schedule, config, steps_per_epoch)
+        history, start_epoch = resume_from(checkpoint, model, optimizer, schedule, config, steps_per_epoch,
+                                           identity)
     elapsed = history.elapsed_s[-1] if history.elapsed_s else 0.0
 
     writer = _tensorboard_writer(log_dir) if log_dir is not None else None
@@ -267,7 +353,8 @@ def fit(
         if checkpoint is not None:
             save_checkpoint(checkpoint, model=_unwrap(model).state_dict(), optimizer=optimizer.state_dict(),
                             schedule=schedule.state_dict(), rng=_rng_state(), history=history.to_dict(),
-                            config=asdict(config), epoch=epoch, steps_per_epoch=steps_per_epoch)
+                            config=asdict(config), epoch=epoch, steps_per_epoch=steps_per_epoch,
+                            identity=identity, threads=torch.get_num_threads())
         if on_epoch_end is not None:
             on_epoch_end(history)
         if history.diverged:
@@ -307,27 +394,21 @@ def train_epoch(step_model: nn.Module, batches: Iterable, criterion: nn.Module, 
 
 
 def resume_from(checkpoint: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer, schedule,
-                config: TrainConfig, steps_per_epoch: int) -> tuple[History, int]:
+                config: TrainConfig, steps_per_epoch: int,
+                identity: dict[str, Any] | None = None) -> tuple[History, int]:
     """Load ``checkpoint`` into the model, optimiser, schedule and random-number generators, after
-    checking that it was written by the same configuration and data size; return its History and
-    the first epoch still to train."""
+    checking that it holds the same network (:func:`check_compatible`) and was written by the same
+    configuration and data size; return its History and the first epoch still to train."""
     # Loaded on the CPU: load_state_dict moves weights and optimiser state to the parameters'
     # device, and the random-number states must stay CPU byte tensors.
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "compile")}
-    current = {k: v for k, v in asdict(config).items() if k not in ("epochs", "compile")}
-    if saved != current:
-        raise ValueError(f"checkpoint {checkpoint} was written with a different configuration "
-                         f"({saved}); pass resume=False to start over, or use the same settings.")
+    state = read_checkpoint(checkpoint)
+    check_compatible(state, checkpoint, model, config, identity)
     saved_steps = state.get("steps_per_epoch", steps_per_epoch)
     if saved_steps != steps_per_epoch:
         raise ValueError(f"checkpoint {checkpoint} was written with {saved_steps} batches per epoch, this "
                          f"train_loader has {steps_per_epoch} (another data subset or batch size?); pass "
                          "resume=False to start over.")
     start_epoch = state["epoch"] + 1
-    if start_epoch > config.epochs:
-        raise ValueError(f"checkpoint {checkpoint} has already trained {start_epoch} epochs, more than "
-                         f"epochs={config.epochs}; ask for at least {start_epoch} epochs, or start over.")
     _unwrap(model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
@@ -340,6 +421,11 @@ def resume_from(checkpoint: str | os.PathLike, model: nn.Module, optimizer: torc
         print(f"Note: the run was planned for {state['config']['epochs']} epochs and now goes to "
               f"{config.epochs}; the learning-rate schedule continues on the new length (a warm restart), "
               "so the result differs from an uninterrupted run of that length.")
+    threads = state.get("threads")
+    if threads is not None and threads != torch.get_num_threads() and next(model.parameters()).device.type == "cpu":
+        print(f"Note: the checkpoint was written with {threads} CPU threads, this process has "
+              f"{torch.get_num_threads()}; another count sums in another order, so the weights will not equal an "
+              "uninterrupted run's bit for bit (set RESNET_THREADS to keep one count).")
     return history, start_epoch
 
 
@@ -474,18 +560,74 @@ QUICK = dict(model="resnet34", width=16, epochs=3, batch_size=128, lr=0.2, train
 LONG_RUN_H = 3.0
 
 
-def build_model(name: str, width: int, plain: bool = False, num_classes: int = 10) -> nn.Module:
+def default_width(name: str) -> int:
+    """The first stage's channels of network ``name`` as its paper builds it: 16 for ``cifar_resnet<depth>``,
+    64 for resnet18-152."""
+    return 16 if name.startswith("cifar_resnet") else 64
+
+
+def build_model(name: str, width: int | None = None, plain: bool = False, num_classes: int = 10) -> nn.Module:
+    """Network ``name`` (resnet18/34/50/101/152 with the CIFAR stem, or ``cifar_resnet<depth>``) with ``width``
+    channels in the first stage (None: :func:`default_width`); ``plain`` drops the shortcuts."""
+    width = default_width(name) if width is None else integer("width", width)
     if name.startswith("cifar_resnet"):
-        return cifar_resnet(int(name.removeprefix("cifar_resnet")), num_classes, residual=not plain)
+        depth = name.removeprefix("cifar_resnet")
+        if not depth.isdigit():
+            raise ValueError(f"model must be one of {sorted(MODELS)} or cifar_resnet<depth> (depth 6n+2: 20, 32, 44, "
+                             f"56, 110, ...), got {name!r}")
+        return cifar_resnet(int(depth), num_classes, residual=not plain, width=width)
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)} or cifar_resnet<depth>, got {name!r}")
     return MODELS[name](num_classes, stem="cifar", width=width, residual=not plain)
 
 
+def model_identity(name: str, width: int | None = None, plain: bool = False, num_classes: int = 10) -> dict[str, Any]:
+    """What :func:`build_model` builds, as :func:`fit` records it in a checkpoint (and refuses to resume into
+    anything else)."""
+    return {"model": name, "width": default_width(name) if width is None else width, "plain": plain,
+            "stem": "cifar", "batch_norm": True, "num_classes": num_classes}
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every float that is not a finite number (a diverged loss) replaced by None, for JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def stopped(prog: str, argv: list[str], checkpoints: Iterable[str | os.PathLike], flag: str | None = "--resume",
+            option: str = "--checkpoint FILE") -> NoReturn:
+    """After Ctrl-C: one line on stderr (stopped, each written checkpoint's epochs, the command that resumes:
+    ``argv`` plus ``flag`` when it lacks it), then exit 130 as a shell does for SIGINT. ``option`` is what to
+    pass to get a checkpoint, said when there was none."""
+    checkpoints = list(checkpoints)
+    held = []
+    for path in checkpoints:
+        if Path(path).is_file():
+            try:
+                held.append(f"{path} holds {read_checkpoint(path)['epoch'] + 1} epoch(s)")
+            except ValueError:
+                held.append(f"{path} cannot be read")
+    if held:
+        words = argv if flag is None or flag in argv else [*argv, flag]
+        line = f"stopped (Ctrl-C); {', '.join(held)}; to resume: {command_line(prog, words)}"
+    elif checkpoints:
+        line = "stopped (Ctrl-C) before the first checkpoint was written; nothing to resume"
+    else:
+        line = f"stopped (Ctrl-C); no checkpoint was written (pass {option} to be able to resume)"
+    print(line, file=sys.stderr, flush=True)
+    raise SystemExit(130)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="resnet34", help="resnet18/34/50/101/152 (CIFAR stem) or cifar_resnet20/56/...")
-    parser.add_argument("--width", type=int, default=64, help="channels of the first stage (64 = the real network)")
+    parser.add_argument("--width", type=int, default=None,
+                        help="channels of the first stage (default: the paper's, 64 for resnet18-152, 16 for cifar_resnet*)")
     parser.add_argument("--plain", action="store_true", help="the plain network: same layers, no shortcuts")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=512)
@@ -495,6 +637,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint file, written after every epoch")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --save-result file, and (without --resume) start an existing "
+                             "--checkpoint over")
     parser.add_argument("--quick", action="store_true",
                         help="the CPU demo: ResNet-34 at width 16, 3 epochs (218 s wall, 76.1%%, on a 2-core "
                              "Xeon with bf16 units; 300 s in fp32 on a 2-core AMD EPYC Zen 4)")
@@ -513,17 +658,74 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if parser.parse_known_args(argv)[0].quick:
         parser.set_defaults(**QUICK)  # the preset replaces the defaults; options given explicitly still win
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
 
-    origin = provenance()  # the code and machine the run starts from
-    device = pick_device()
+    # Every refusal comes here, before any data is read or anything trains: one line each, exit 2.
     switch = {"auto": None, "on": True, "off": False}
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         compile=args.compile, amp=switch[args.amp], channels_last=switch[args.channels_last])
-    train_loader, test_loader = cifar10_loaders(args.batch_size, root=args.data, device=device, seed=args.seed,
-                                                train_subset=args.train_subset,
-                                                channels_last=uses_channels_last(config, device))
+    try:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                             compile=args.compile, amp=switch[args.amp], channels_last=switch[args.channels_last])
+    except ValueError as error:  # the message starts with the field: epochs, batch_size, lr
+        parser.error(f"argument --{str(error).split()[0].replace('_', '-')}: {error}")
+    for option, value, low in (("--seed", args.seed, 0), ("--train-subset", args.train_subset, 1)):
+        try:
+            if value is not None:
+                integer(option[2:].replace("-", "_"), value, low)
+        except ValueError as error:
+            parser.error(f"argument {option}: {error}")
+    try:
+        build_model(args.model, args.width, args.plain)
+    except ValueError as error:
+        parser.error(f"argument {'--width' if str(error).startswith('width') else '--model'}: {error}")
+    identity = model_identity(args.model, args.width, args.plain)
+    try:  # the environment: RESNET_DEVICE, RESNET_THREADS, RESNET_RESULTS_DIR
+        device = pick_device()
+        if device.type == "cpu":
+            adapt_threads()
+        existing = existing_result(args.save_result) if args.save_result is not None else None
+    except ValueError as error:
+        parser.error(f"argument --save-result: {error}" if str(error).startswith("name") else str(error))
+    if existing is not None and not args.overwrite:
+        parser.error(f"argument --save-result: {existing} already exists (a saved result that notebooks show); "
+                     "pass --overwrite to replace it, or choose another NAME")
+    if args.resume and args.checkpoint is None:
+        parser.error("argument --resume: needs --checkpoint FILE (the run to continue)")
+    if args.checkpoint is not None:
+        try:
+            check_writable(args.checkpoint)
+            if args.resume and Path(args.checkpoint).is_file():
+                seed_everything(args.seed)
+                check_compatible(read_checkpoint(args.checkpoint), args.checkpoint,
+                                 build_model(args.model, args.width, args.plain), config, identity, "--overwrite")
+        except ValueError as error:
+            parser.error(f"argument --checkpoint: {error}")
+        if Path(args.checkpoint).is_file() and not args.resume and not args.overwrite:
+            parser.error(f"argument --checkpoint: {args.checkpoint} already exists; pass --resume to continue it, "
+                         "or --overwrite to start over and replace it")
+
+    # A run that saves a result keeps one thread count throughout (see the README, Seeds).
+    with hold_threads() if args.save_result is not None and device.type == "cpu" else contextlib.nullcontext():
+        try:
+            return _run(parser, args, argv, config, identity, device)
+        except KeyboardInterrupt:
+            stopped(parser.prog, argv, [args.checkpoint] if args.checkpoint else [])
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str], config: TrainConfig,
+         identity: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The command line's run, once its arguments are checked: data, estimate, training, the JSON line."""
+    origin = provenance()  # the code and machine the run starts from
+    try:
+        train_loader, test_loader = cifar10_loaders(args.batch_size, root=args.data, device=device, seed=args.seed,
+                                                    train_subset=args.train_subset,
+                                                    channels_last=uses_channels_last(config, device))
+    except DataNotFoundError as error:
+        parser.error(error.for_command_line())
+    except ValueError as error:  # a subset or batch larger than the data, an unreadable image
+        parser.error(str(error))
+    width = identity["width"]
     if device.type != "cuda":
-        hours = estimate_seconds([(args.model, args.width, args.batch_size, args.epochs * train_loader.num_images)],
+        hours = estimate_seconds([(args.model, width, args.batch_size, args.epochs * train_loader.num_images)],
                                  device) / 3600
         print(f"estimate on {device_name(device)} (from measured steps): about {hours * 60:,.0f} min "
               f"for {args.epochs} epochs of {train_loader.num_images:,} images", flush=True)
@@ -531,15 +733,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parser.error(f"this run is sized for a GPU: about {hours:,.1f} hours on {device_name(device)}. Try --quick "
                          f"(minutes), fewer --epochs or a smaller --width, or pass --allow-long to run it anyway.")
     seed_everything(args.seed)
-    model = build_model(args.model, args.width, args.plain).to(device)
+    model = build_model(args.model, width, args.plain).to(device)
     start = time.perf_counter()
-    history = fit(model, train_loader, test_loader, config, checkpoint=args.checkpoint, resume=args.resume,
-                  progress=not args.no_progress, log_dir=args.tensorboard)
+    history = fit(model, train_loader, test_loader, config, checkpoint=args.checkpoint,
+                  resume=args.resume or not args.overwrite, progress=not args.no_progress, log_dir=args.tensorboard,
+                  identity=identity)
+    trained = history.epoch[-1] if history.epoch else 0
     result = {
         "model": args.model + ("-plain" if args.plain else ""),
-        "width": args.width,
+        "width": width,
         "params": count_parameters(model),
-        "epochs": args.epochs,
+        "epochs": trained,  # the epochs actually trained (fewer than asked when the run diverged)
+        "diverged": history.diverged,
         "batch_size": args.batch_size,
         "test_acc": round(history.test_acc[-1], 4),
         "test_images": test_loader.num_images,
@@ -553,16 +758,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "channels_last": uses_channels_last(config, device),
         "seed": args.seed,
     }
+    if history.diverged:
+        result["epochs_asked"] = args.epochs
     if args.save_result:
         logits, labels = predict(model, test_loader, uses_amp(config, device))
         confusion = confusion_matrix(labels, logits.argmax(1))
-        command = command_line("python -m helpers.train", argv)
+        command = command_line(parser.prog, argv)
         save_result(args.save_result, {**result, "train_images": train_loader.num_images, "config": asdict(config),
-                                       "history": history.to_dict(), "confusion_matrix": confusion.tolist(),
+                                       "history": json_ready(history.to_dict()), "confusion_matrix": confusion.tolist(),
                                        "per_class_accuracy": per_class_accuracy(confusion).tolist()},
-                    command=command, device=result["device"], origin=origin,
+                    command=command, device=result["device"], origin=origin, overwrite=args.overwrite,
                     wall_s=history.elapsed_s[-1])  # training + evaluation, summed over resumed sessions
     print(json.dumps(result))
+    if history.diverged:
+        print(f"{parser.prog}: error: training diverged in epoch {trained} (the training loss is not a finite number); "
+              "the JSON line says \"diverged\": true. Try a smaller --lr.", file=sys.stderr)
+        raise SystemExit(1)
     return result
 
 

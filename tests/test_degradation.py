@@ -40,6 +40,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest
 
 @pytest.fixture
 def tmp_results(monkeypatch, tmp_path):
+    (tmp_path / "results").mkdir()
     monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path / "results"))
     return tmp_path / "results"
 
@@ -219,7 +220,7 @@ def test_command_line_resumes_each_net_from_its_checkpoint(batches_dir, tmp_resu
     first = main([*argv, "--epochs", "1"])
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == sorted(f"{n}.pt" for n in NETS)
     capsys.readouterr()
-    again = main([*argv, "--epochs", "1"])  # every net is finished: nothing is trained again
+    again = main([*argv, "--epochs", "1", "--overwrite"])  # every net is finished: nothing is trained again
     assert capsys.readouterr().out.count("Resuming from") == len(NETS)
     assert again["runs"] == first["runs"]
     saved = load_result("degradation_test")
@@ -230,3 +231,100 @@ def test_command_line_resumes_each_net_from_its_checkpoint(batches_dir, tmp_resu
 def test_cli_refuses_to_save_a_quick_run_as_the_full_one():
     with pytest.raises(SystemExit):
         main(["--quick", "--save"])
+
+
+# --------------------------------------------------------------------------- runs you can trust (issue 25)
+
+def test_save_refuses_to_overwrite_before_training_unless_asked(batches_dir, tmp_results, capsys, monkeypatch):
+    import helpers.degradation as D
+
+    root, _ = batches_dir
+    (tmp_results / "degradation_cpu.json").write_text('{"the": "real run"}')
+    argv = ["--data", str(root), "--epochs", "1", "--batch-size", "16", "--train-subset", "32", "--test-subset", "10",
+            "--nets", "ResNet-20", "--no-progress", "--save", "degradation_cpu"]
+    with monkeypatch.context() as m:
+        m.setattr(D, "run_experiment", lambda *a, **k: pytest.fail("trained before refusing"))
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --save:" in err and "already exists" in err and "--overwrite" in err
+    assert (tmp_results / "degradation_cpu.json").read_text() == '{"the": "real run"}'
+    main([*argv, "--overwrite"])
+    assert list(load_result("degradation_cpu")["data"]["runs"]) == ["ResNet-20"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--epochs", "0"], "argument --epochs: epochs must be a positive int, got 0"),
+    (["--batch-size", "-1"], "argument --batch-size: batch_size must be a positive int, got -1"),
+    (["--test-subset", "0"], "argument --test-subset: test_subset must be a positive int, got 0"),
+    (["--save", "../up"], "argument --save: name must be a plain file stem"),
+])
+def test_every_argument_error_is_one_line_naming_the_option(tmp_results, capsys, monkeypatch, extra, expected):
+    import helpers.degradation as D
+
+    monkeypatch.setattr(D, "run_experiment", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--quick", *extra] if extra[0] != "--save" else extra)
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exit_.value.code == 2 and len(errors) == 1 and expected in errors[0]
+
+
+def test_checkpoints_record_the_net_and_a_foreign_or_garbage_one_is_refused(batches_dir, tmp_results, tmp_path,
+                                                                            capsys):
+    from helpers.degradation import checkpoint_path, net_identity
+
+    assert net_identity("with BN") == net_identity("ResNet-56") != net_identity("plain-56")
+    root, _ = batches_dir
+    ck = tmp_path / "ck"
+    argv = ["--data", str(root), "--epochs", "1", "--batch-size", "16", "--train-subset", "32", "--test-subset", "10",
+            "--checkpoint-dir", str(ck), "--no-progress"]
+    main([*argv, "--nets", "plain-20"])
+    assert torch.load(checkpoint_path(ck, "plain-20"), weights_only=False)["identity"] == net_identity("plain-20")
+    checkpoint_path(ck, "ResNet-20").write_bytes(checkpoint_path(ck, "plain-20").read_bytes())
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*argv, "--nets", "ResNet-20"])
+    assert "argument --checkpoint-dir: checkpoint" in capsys.readouterr().err
+    checkpoint_path(ck, "ResNet-20").write_text("garbage")
+    with pytest.raises(SystemExit):
+        main([*argv, "--nets", "ResNet-20"])
+    assert "cannot be read as a checkpoint" in capsys.readouterr().err
+
+
+def test_a_checkpoint_written_before_the_record_still_resumes(tmp_path):
+    """The seed-1 runs' checkpoints (written by the code before checkpoints recorded their net) resume."""
+    train, test = tiny_loaders()
+    first = train_side_by_side(train, test, paper_config(1, batch_size=16), nets=("plain-20",), checkpoint_dir=tmp_path)
+    state = torch.load(tmp_path / "plain-20.pt", weights_only=False)
+    del state["identity"], state["threads"]
+    torch.save(state, tmp_path / "plain-20.pt")
+    resumed = train_side_by_side(train, test, paper_config(2, batch_size=16), nets=("plain-20",),
+                                 checkpoint_dir=tmp_path)
+    assert resumed["plain-20"]["epoch"] == [1, 2] and resumed["plain-20"]["test_error"][0] == first["plain-20"]["test_error"][0]
+    torch.save(state, tmp_path / "plain-56.pt")  # a 20-layer checkpoint where the 56-layer net resumes
+    with pytest.raises(ValueError, match=r"holds another network: \d+ of this model's tensors are not in it"):
+        train_side_by_side(train, test, paper_config(2, batch_size=16), nets=("plain-56",), checkpoint_dir=tmp_path)
+
+
+def test_ctrl_c_says_which_checkpoints_hold_what_and_the_same_command_resumes(batches_dir, tmp_results, tmp_path,
+                                                                             capsys, monkeypatch):
+    import helpers.degradation as D
+
+    root, _ = batches_dir
+    argv = ["--data", str(root), "--epochs", "1", "--batch-size", "16", "--train-subset", "32", "--test-subset", "10",
+            "--checkpoint-dir", str(tmp_path / "ck"), "--no-progress", "--nets", "plain-20", "ResNet-20"]
+    real_fit, calls = D.fit, []
+
+    def interrupted_second_net(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(D, "fit", interrupted_second_net)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 130
+    assert err[-1] == (f"stopped (Ctrl-C); {tmp_path / 'ck' / 'plain-20.pt'} holds 1 epoch(s); to resume: "
+                       f"python -m helpers.degradation {' '.join(argv)}")

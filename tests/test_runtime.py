@@ -95,6 +95,7 @@ def test_threads_follow_the_cores_other_processes_leave_free(policy_state, monke
 
 def test_a_count_set_by_the_user_or_the_notebook_is_left_alone(policy_state, monkeypatch):
     monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
+    monkeypatch.setattr(runtime, "available_cores", lambda: 4)
     monkeypatch.setenv("RESNET_THREADS", "3")
     assert runtime.adapt_threads() == 3 == torch.get_num_threads()
     monkeypatch.setenv("RESNET_THREADS", "two")
@@ -133,3 +134,69 @@ def test_busy_cores_elsewhere_sees_a_spinning_process(policy_state):
         spinner.kill()
         spinner.wait()
     assert 0.6 < busy < len(os.sched_getaffinity(0)) + 0.5, busy
+
+
+# --------------------------------------------------------------------------- environment variables
+
+@pytest.mark.parametrize("variable", ["RESNET_QUICK", "RESNET_STATIC_EXPLORERS"])
+def test_every_switch_takes_the_same_spellings(variable, monkeypatch):
+    from helpers.widgets import static_explorers
+
+    read = runtime.quick_mode if variable == "RESNET_QUICK" else static_explorers
+    for value, expected in (("1", True), ("yes", True), ("ON", True), ("true", True),
+                            ("0", False), ("no", False), ("Off", False), ("false", False)):
+        monkeypatch.setenv(variable, value)
+        assert read() is expected, value
+    monkeypatch.setenv(variable, "maybe")
+    with pytest.raises(ValueError, match=f"{variable} must be one of 1/true/yes/on/0/false/no/off"):
+        read()
+
+
+def test_resnet_threads_above_the_cores_is_refused_naming_the_variable(policy_state, monkeypatch):
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    monkeypatch.setenv("RESNET_THREADS", "99")
+    with pytest.raises(ValueError, match=r"RESNET_THREADS=99 is more than 2 \(the cores this process can use\)"):
+        runtime.adapt_threads()
+    monkeypatch.setenv("RESNET_THREADS", "0")
+    with pytest.raises(ValueError, match="RESNET_THREADS must be a positive int"):
+        runtime.adapt_threads()
+    monkeypatch.setenv("RESNET_THREADS", "2")
+    assert runtime.adapt_threads() == 2
+
+
+def test_an_unknown_device_names_the_variable_and_the_accepted_values(monkeypatch):
+    runtime.pick_device.cache_clear()
+    try:
+        monkeypatch.setenv("RESNET_DEVICE", "gpu")
+        with pytest.raises(ValueError, match=r"RESNET_DEVICE must be one of cpu, cuda, cuda:N, mps \(or unset\), got 'gpu'"):
+            runtime.pick_device()
+        if not torch.cuda.is_available():
+            monkeypatch.setenv("RESNET_DEVICE", "cuda:0")
+            with pytest.raises(ValueError, match="RESNET_DEVICE=cuda:0, but this torch sees no such device"):
+                runtime.pick_device()
+        monkeypatch.setenv("RESNET_DEVICE", " CPU ")
+        assert runtime.pick_device() == torch.device("cpu")
+    finally:
+        runtime.pick_device.cache_clear()
+
+
+def test_env_dir_refuses_a_folder_that_does_not_exist(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOME_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="SOME_DIR=.*missing' is not an existing folder"):
+        runtime.env_dir("SOME_DIR")
+    monkeypatch.setenv("SOME_DIR", str(tmp_path))
+    assert runtime.env_dir("SOME_DIR") == tmp_path
+    monkeypatch.setenv("SOME_DIR", "  ")
+    assert runtime.env_dir("SOME_DIR") is None
+
+
+def test_hold_threads_keeps_one_count_while_the_load_changes(policy_state, monkeypatch):
+    """What a run that saves a result relies on (README, Seeds): the count chosen at its start stays."""
+    monkeypatch.setattr(runtime, "_DEFAULT_THREADS", 2)
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    load = iter([0.0, 1.0, 0.0, 1.0, 0.0])
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: next(load))
+    with runtime.hold_threads() as held:
+        assert held == 2
+        assert [runtime.adapt_threads() for _ in range(3)] == [2, 2, 2] == [held] * 3
+    assert runtime.adapt_threads() == 1  # released: the policy follows the load again

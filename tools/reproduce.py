@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results_dir = args.results_dir or (tempfile.mkdtemp(prefix="resnet-results-") if args.tiny else None)
     previous = os.environ.get(RESULTS_DIR_ENV)
     if results_dir is not None:
+        Path(results_dir).mkdir(parents=True, exist_ok=True)  # RESNET_RESULTS_DIR must name an existing folder
         os.environ[RESULTS_DIR_ENV] = str(results_dir)
     data = ("--data", args.data) if args.data else ()
     summary = {}
