@@ -50,6 +50,7 @@ def check_conv2d_im2col(conv2d_im2col) -> None:
         ("a 5x5 image, 3x3 kernel", (1, 3, 5, 5), (2, 3, 3, 3), True, 1, 0),
         ("stride 2 and padding 1", (2, 3, 8, 8), (4, 3, 3, 3), True, 2, 1),
         ("a non-square 7x10 image", (1, 2, 7, 10), (3, 2, 3, 3), True, 1, 1),
+        ("a non-square 2x3 kernel", (1, 2, 5, 6), (2, 2, 2, 3), True, 1, 0),
         ("a non-square 3x5 kernel, stride 2, odd sizes", (2, 4, 9, 11), (5, 4, 3, 5), True, 2, 2),
         ("no bias (bias=None), one output channel", (3, 3, 6, 6), (1, 3, 2, 2), False, 2, 0),
     ]
@@ -63,6 +64,10 @@ def check_conv2d_im2col(conv2d_im2col) -> None:
             try:
                 got = conv2d_im2col(x, w, b, stride, padding)
             except RuntimeError as error:
+                if ws[2] != ws[3]:
+                    fail(f"for {what}: your code raised RuntimeError: {error}. The kernel here is {ws[2]}x{ws[3]}, "
+                         "not square: take K_h = weight.shape[2] and K_w = weight.shape[3] separately (unfold's "
+                         "kernel_size=(K_h, K_w), and H_out from K_h, W_out from K_w).")
                 if (stride > 1 or padding > 0) and "shape" in str(error):
                     fail(f"for {what}: your code raised RuntimeError: {error}. Did your reshape ignore the stride "
                          f"or the padding? Here the output is {tuple(expected.shape[2:])}: H_out = "
@@ -81,7 +86,8 @@ def check_conv2d_im2col(conv2d_im2col) -> None:
             fail(f"for {what}: got shape {tuple(got.shape)}, expected {tuple(expected.shape)} = (N, C_out, H_out, "
                  "W_out); the columns of unfold run over output rows first, then output columns.")
         expect_tensor(got, expected, f"conv2d_im2col for {what}, compared with F.conv2d", rtol=1e-4, atol=1e-4)
-    passed("conv2d_im2col", f"equal to F.conv2d in {len(cases)} cases (stride 2, padding, non-square, no bias)")
+    passed("conv2d_im2col", f"equal to F.conv2d in {len(cases)} cases (stride 2, padding, non-square images and "
+                            "kernels, no bias)")
 
 
 @exercise_check("conv_cost")

@@ -46,6 +46,15 @@ WRONG = {
         ("from torch.nn.functional import conv2d\n"
          "return conv2d(x, weight, bias, stride=stride, padding=padding)  # imported under its own name",
          "you called torch.nn.functional.conv2d"),
+        ("n, _, h, w = x.shape\n"
+         "c_out, _, k, _ = weight.shape  # assumes a square kernel\n"
+         "h_out, w_out = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1\n"
+         "cols = F.unfold(x, k, padding=padding, stride=stride)\n"
+         "out = weight.reshape(c_out, -1) @ cols\n"
+         "if bias is not None:\n"
+         "    out = out + bias.view(1, -1, 1)\n"
+         "return out.view(n, c_out, h_out, w_out)",
+         "not square: take K_h = weight.shape[2] and K_w = weight.shape[3] separately"),
     ],
     "nb01_conv_cost": [
         ("h_out = (h + 2 * padding - k) // stride + 1\n"
