@@ -25,7 +25,6 @@ from __future__ import annotations
 import html
 import io
 import math
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,6 +44,7 @@ from helpers.diagnostics import (
     gradient_over_grid,
     input_grid,
 )
+from helpers.runtime import env_flag
 from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, histogram_blocks, measure_stack
 
 __all__ = [
@@ -79,10 +79,7 @@ STATIC_ENV = "RESNET_STATIC_EXPLORERS"
 
 def static_explorers() -> bool:
     """Whether explorers show a still picture instead of widgets (``RESNET_STATIC_EXPLORERS=1``)."""
-    value = os.environ.get(STATIC_ENV, "").strip()
-    if value not in ("", "0", "1"):
-        raise ValueError(f"{STATIC_ENV} must be 0 or 1 (1: explorers without widgets), got {value!r}")
-    return value == "1"
+    return env_flag(STATIC_ENV) is True  # 1/true/yes/on, as every RESNET_* switch
 
 
 def show_still(view: View, summary: Callable[[dict[str, Any]], str], **values: Any) -> None:

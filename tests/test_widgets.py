@@ -137,8 +137,8 @@ def test_static_explorers_create_no_widget_and_show_the_first_state(explorer, mo
     assert set(widget._instances) == before  # no widget, so no comm message
     shown = capsys.readouterr().out  # outside a notebook, display() prints each output's text form
     assert "Image" in shown and "HTML" in shown
-    monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "yes")
-    with pytest.raises(ValueError, match="RESNET_STATIC_EXPLORERS must be 0 or 1"):
+    monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "maybe")
+    with pytest.raises(ValueError, match="RESNET_STATIC_EXPLORERS must be one of 1/true/yes/on/0/false/no/off"):
         explorer()
     monkeypatch.setenv("RESNET_STATIC_EXPLORERS", "0")
     assert explorer() is not None
