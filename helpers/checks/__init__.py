@@ -450,8 +450,10 @@ def precomputed(cases: Callable[[], Iterable[tuple]]) -> Callable[[F], F]:
     return decorate
 
 
+@functools.cache
 def precompute(module: str) -> dict[str, dict[str, Any]]:
-    """The values of every precomputed function of ``module`` on its cases, as ``make student`` ships them."""
+    """The values of every precomputed function of ``module`` on its cases, as ``make student`` ships them
+    (computed once per process: they depend on the code only)."""
     return {name: {_key(function, tuple(case), {}): function(*case) for case in cases()}
             for name, (function, cases) in PRECOMPUTED.get(module, {}).items()}
 
