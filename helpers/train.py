@@ -422,7 +422,8 @@ def resume_from(checkpoint: str | os.PathLike, model: nn.Module, optimizer: torc
               f"{config.epochs}; the learning-rate schedule continues on the new length (a warm restart), "
               "so the result differs from an uninterrupted run of that length.")
     threads = state.get("threads")
-    if threads is not None and threads != torch.get_num_threads() and next(model.parameters()).device.type == "cpu":
+    if threads is not None and threads != torch.get_num_threads() and start_epoch < config.epochs \
+            and next(model.parameters()).device.type == "cpu":  # said only when there is training left to do
         print(f"Note: the checkpoint was written with {threads} CPU threads, this process has "
               f"{torch.get_num_threads()}; another count sums in another order, so the weights will not equal an "
               "uninterrupted run's bit for bit (set RESNET_THREADS to keep one count).")

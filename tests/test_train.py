@@ -587,3 +587,29 @@ def test_a_run_that_saves_a_result_keeps_one_thread_count_and_records_it(image_f
     finally:
         torch.set_num_threads(threads)
 
+
+
+def test_resuming_at_another_thread_count_says_the_weights_will_differ(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(T, "adapt_threads", lambda force=True: torch.get_num_threads())  # the counts set here
+    threads = torch.get_num_threads()
+    checkpoint = tmp_path / "run.pt"
+
+    def stop(history):
+        raise Interrupt
+
+    try:
+        torch.set_num_threads(1)
+        train, test = loaders()
+        with pytest.raises(Interrupt):
+            T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.05), checkpoint=checkpoint,
+                  progress=False, on_epoch_end=stop)
+        assert torch.load(checkpoint, weights_only=False)["threads"] == 1
+        torch.set_num_threads(2)
+        T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.05), checkpoint=checkpoint,
+              progress=False)
+        assert "written with 1 CPU threads, this process has 2" in capsys.readouterr().out
+        T.fit(tiny_model(), train, test, T.TrainConfig(epochs=2, batch_size=16, lr=0.05), checkpoint=checkpoint,
+              progress=False)  # finished: nothing left to train, nothing to warn about
+        assert "CPU threads" not in capsys.readouterr().out
+    finally:
+        torch.set_num_threads(threads)
