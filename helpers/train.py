@@ -697,7 +697,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.resume and Path(args.checkpoint).is_file():
                 seed_everything(args.seed)
                 check_compatible(read_checkpoint(args.checkpoint), args.checkpoint,
-                                 build_model(args.model, args.width, args.plain), config, identity, "--overwrite")
+                                 build_model(args.model, args.width, args.plain), config, identity,
+                                 "--overwrite without --resume")
         except ValueError as error:
             parser.error(f"argument --checkpoint: {error}")
         if Path(args.checkpoint).is_file() and not args.resume and not args.overwrite:
