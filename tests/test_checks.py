@@ -324,6 +324,13 @@ def test_the_student_editions_checks_hold_no_reference(edition):
             assert len(body) == 2 and ast.unparse(body[1]).startswith(f"return recorded(__name__, '{name}'"), (
                 f"{module}.{name} still holds code in the student edition: {ast.unparse(functions[name])}")
         assert (edition / "helpers" / "checks" / f"{module}.pt").is_file()
+    assert {f"helpers.checks.{m}.{n}" for m, names in REFERENCES.items() for n in names} == {
+        f"{m}.{n}" for m, names in checks.PRECOMPUTED.items() for n in names}, "REFERENCES lists every one"
+    # the reference code the issue found in the checks is nowhere in the edition's copy
+    shipped = "\n".join(p.read_text() for p in (edition / "helpers" / "checks").glob("*.py"))
+    for name in ("_pixels", "_normalise", "_diagnose_train", "_preact_reference", "_preact_variant", "_forgetting",
+                 "_stem_formula", "_STEM_MISTAKES", "def forward", "F.batch_norm(t, layer.running_mean"):
+        assert name not in shipped, f"{name} is in the student edition's checks"
     assert (edition / "results").is_dir() and (edition / "figures").is_dir()
 
 

@@ -129,7 +129,7 @@ def _name_of(obj: Any) -> str:
 
 def _code_references(code: types.CodeType, namespace: dict, cells: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
     """What the code of a function names: globals, closure variables, attributes of modules and classes
-    (``helpers.checks.nb00._pixels``), imports, string constants naming helpers.checks, nested functions."""
+    (``helpers.checks.nb01.check_output_size``), imports, string constants naming helpers.checks, nested functions."""
     local_imports: dict[str, Any] = {}
     current: Any = None
     reached_owners: list[Any] = []
