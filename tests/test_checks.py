@@ -355,3 +355,16 @@ def test_the_student_editions_checks_refuse_every_route_and_judge_as_the_masters
     assert run.returncode == 0, run.stderr[-3000:]
     problems = json.loads(run.stdout.strip().splitlines()[-1])
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("body", [
+    "import sys\n    return sys._getframe(1).f_locals['expected']",
+    "import inspect\n    return inspect.stack()[1].frame.f_locals['expected']",
+    "try:\n        raise ValueError\n    except ValueError as e:\n        return e.__traceback__.tb_frame.f_back.f_locals['x']",
+    "import torch\n    return torch.load('student/helpers/checks/nb01.pt', weights_only=False)",
+], ids=["getframe", "inspect-stack", "traceback", "data-file"])
+def test_an_answer_that_reads_the_checks_variables_or_data_is_refused(body):
+    """The check's expected values sit in its frame, and the student edition's in helpers/checks/nbNN.pt."""
+    message = run_route("helpers.checks", "nb01", "check_receptive_field", "receptive_field",
+                        f"def receptive_field(layers):\n    {body}\n")
+    assert "your answer uses helpers.checks" in message, message

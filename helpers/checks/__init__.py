@@ -98,6 +98,11 @@ _SKIP = {"RESUME", "CACHE", "PRECALL", "NOP", "EXTENDED_ARG", "KW_NAMES", "PUSH_
 _VARIABLE = {"LOAD_FAST", "STORE_FAST", "LOAD_DEREF", "STORE_DEREF", "LOAD_CLOSURE", "LOAD_NAME", "STORE_NAME",
              "DELETE_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "MAKE_CELL", "COPY_FREE_VARS"}
 _LIMIT = 5000  # objects looked at, at most: a guard against huge graphs (cycles are guarded by `seen`)
+# Reading the check's own variables (its expected values) through the call stack: no answer needs a frame.
+_FRAMES = {"f_back", "f_locals", "f_globals", "tb_frame", "gi_frame", "cr_frame", "_getframe", "currentframe",
+           "stack", "getouterframes", "extract_stack", "walk_stack", "get_referrers", "get_objects"}
+_STACK_OWNERS = ("sys", "inspect", "traceback", "gc")
+_PATHS = (_PACKAGE.replace(".", "/"), _PACKAGE.replace(".", "\\"))  # the checks' folder, and their data files
 
 
 def _in_package(obj: Any) -> bool:
@@ -148,6 +153,9 @@ def _code_references(code: types.CodeType, namespace: dict, cells: Mapping[str, 
             found = cells[arg]
         elif op in ("LOAD_FAST", "LOAD_FAST_CHECK") and arg in local_imports:
             found = local_imports[arg]
+        elif op in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and arg in _FRAMES and (
+                arg.startswith(("f_", "tb_", "gi_", "cr_")) or getattr(current, "__name__", "") in _STACK_OWNERS):
+            yield types.SimpleNamespace(__name__=f"{_PACKAGE} (through the call stack: .{arg})", __module__=_PACKAGE), ""
         elif op in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and current is not None:
             if isinstance(current, types.ModuleType):
                 found = getattr(current, arg, None) or sys.modules.get(f"{current.__name__}.{arg}")
@@ -171,7 +179,7 @@ def _code_references(code: types.CodeType, namespace: dict, cells: Mapping[str, 
                 yield from _code_references(arg, namespace, {})
             elif isinstance(arg, str):
                 strings.append(arg)
-                if _PACKAGE in arg:
+                if _PACKAGE in arg or any(path in arg for path in _PATHS):
                     yield types.SimpleNamespace(__name__=_PACKAGE, __module__=_PACKAGE), f"the string {arg!r}"
         if op not in ("STORE_FAST", "STORE_NAME", "IMPORT_FROM", "SWAP", "POP_TOP"):
             last_import = None if op != "IMPORT_NAME" else last_import
