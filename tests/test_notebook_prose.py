@@ -91,7 +91,7 @@ def _lag1_table(text: str) -> dict[str, dict[int, float]]:
     table: dict[str, dict[int, float]] = {name: {} for name in names}
     for line in lines[1:]:
         depth, *cells = [cell.strip() for cell in line.split("|")]
-        for name, cell in zip(names, cells, strict=True):
+        for name, cell in zip(names, cells[:len(names)], strict=True):
             table[name][int(depth)] = float(cell.split("±")[0])
     return table
 
