@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -251,6 +252,19 @@ def check_receptive_field(receptive_field) -> None:
             fail(f"receptive_field({layers}) ({what}) returned {value!r}; measured with autograd, one output unit "
                  f"depends on a {measured} x {measured} window of the input." + (f" It looks like {causes[0]}"
                                                                                   if causes else ""))
+    # a fresh random stack every run: a 1x1 layer of stride 1 at either end adds nothing, and the last layer's
+    # stride spaces only outputs that come after it
+    fresh = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
+    stack = [(int(torch.randint(1, 6, (), generator=fresh)), int(torch.randint(1, 4, (), generator=fresh)))
+             for _ in range(int(torch.randint(1, 6, (), generator=fresh)))]
+    value = receptive_field(list(stack))
+    for other, why in (([(1, 1), *stack], "a 1x1 layer of stride 1 in front"),
+                       ([*stack, (1, 1)], "a 1x1 layer of stride 1 at the end"),
+                       ([*stack[:-1], (stack[-1][0], stack[-1][1] % 3 + 1)], "another stride in the last layer")):
+        if receptive_field(list(other)) != value:
+            fail(f"receptive_field({stack}) returned {value!r}, but receptive_field({other}) returned "
+                 f"{receptive_field(list(other))!r}: {why} changes nothing that one output unit sees.")
     stem = dict(zip((what for what, _ in cases), expected, strict=True))["ResNet-34's stem and first stage"]
-    passed("receptive_field", f"equal to the autograd measurement on {len(cases)} stacks; one unit after ResNet-34's "
+    passed("receptive_field", f"equal to the autograd measurement on {len(cases)} stacks, consistent on a fresh "
+                              f"random one; one unit after ResNet-34's "
                               f"stem and first stage sees {stem} x {stem} input pixels")

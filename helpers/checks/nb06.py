@@ -151,7 +151,19 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
             hint = f" That is the top-1 accuracy; with k={k} the true class may be any of the {k} highest logits."
         fail(f"top_k_accuracy for {what} returned {got:.6g}, but the true class is among the {k} largest logits "
              f"for a fraction {expected:.6g} of the examples.{hint}")
-    passed("top_k_accuracy", f"equal to torch.topk in {len(cases)} cases, k = 1 to the number of classes")
+    fresh = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))  # a new case every run
+    n, classes = (int(torch.randint(low, high, (), generator=fresh)) for low, high in ((1, 200), (2, 20)))
+    x, y = torch.randn(n, classes, generator=fresh), torch.randint(0, classes, (n,), generator=fresh)
+    k = int(torch.randint(1, classes + 1, (), generator=fresh))
+    expected = (x.topk(k, 1).indices == y[:, None]).any(1).float().mean().item()
+    with refusing({evaluation: ["top_k_accuracy"]}, top_k_accuracy, exercise="top_k_accuracy"):
+        got = top_k_accuracy(x.clone(), y.clone(), k)
+    got = got.item() if isinstance(got, torch.Tensor) and got.numel() == 1 else got
+    if not (isinstance(got, (int, float)) and math.isclose(got, expected, abs_tol=1e-6)):
+        fail(f"top_k_accuracy on {n} fresh random examples of {classes} classes, k={k}: returned {describe(got)}, "
+             f"but torch.topk finds the true class among the {k} largest logits for a fraction {expected:.6g}.")
+    passed("top_k_accuracy", f"equal to torch.topk in {len(cases)} cases, k = 1 to the number of classes, and on "
+                             "a fresh random case")
 
 
 _STEM_SIZES = [224, 32, 33, 31, 64, 7, 2, 1, 100, 225]
@@ -312,7 +324,21 @@ def check_one_cycle_lr(one_cycle_lr) -> None:
                 hint = f" After the {w} warm-up steps the rate falls linearly: peak_lr * (total - step) / (total - {w})."
             fail(f"{call} returned {got!r}, but the optimiser that helpers.train builds uses {want:.6g} at that "
                  f"step.{hint}")
-    passed("one_cycle_lr", f"equal to helpers.train's optimiser at the key steps of {len(cases)} schedules")
+    fresh = torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))  # a new schedule every run
+    total = int(torch.randint(5, 200, (), generator=fresh))
+    peak, warmup = float(torch.rand((), generator=fresh)) + 0.01, float(torch.rand((), generator=fresh)) * 0.5
+    if (total * warmup) % 1 == 0.5:  # where rounding conventions differ
+        warmup += 1e-3
+    expected = _reference_lrs(total, peak, warmup)
+    for step in _lr_steps(total, warmup):
+        with refusing({train: ["one_cycle", "make_optimizer"]}, one_cycle_lr, exercise="one_cycle_lr"):
+            got = one_cycle_lr(step, total, peak, warmup)
+        got = got.item() if isinstance(got, torch.Tensor) and got.numel() == 1 else got
+        if not (isinstance(got, (int, float)) and math.isclose(got, expected[step], rel_tol=1e-6, abs_tol=1e-9)):
+            fail(f"one_cycle_lr(step={step}, total_steps={total}, peak_lr={peak:.6g}, warmup={warmup:.6g}), a fresh "
+                 f"random schedule, returned {got!r}; helpers.train's optimiser uses {expected[step]:.6g}.")
+    passed("one_cycle_lr", f"equal to helpers.train's optimiser at the key steps of {len(cases)} schedules and of a "
+                           "fresh random one")
 
 
 # --------------------------------------------------------------------------- Exercise 5: resume
