@@ -8,8 +8,13 @@ autograde`` of these submissions, ``nbgrader export`` of the grades:
 - ``wrong``: the masters with one registered wrong answer (tests/wrong_answers/) in the first exercise of
   every notebook: exactly those exercises lose their points;
 - bad input, on notebook 00: ``deleted`` (a check cell deleted), ``edited`` (a wrong answer, and its check
-  cell replaced by a print), ``renamed`` (the notebook saved under another name) and ``hanging`` (a solution that never returns, graded with a short cell timeout): a zero
-  for what is affected, and the rest of the batch is graded.
+  cell replaced by a print), ``faked`` (saved as ``00_start_here (1).ipynb``, exercise 1 a stub, every check
+  replaced by a print; with it an unreadable second notebook and a notebook that matches none) and
+  ``slow`` (exercise 1 never returns; exercise 2 never returns and swallows the interrupt; graded with a
+  60 s cell timeout): a zero for what is affected, the rest of that student's notebooks and of the batch
+  is graded. docs/nbgrader_config.py does the renaming,
+  the refusal of unreadable files and the kernel restart; stock nbgrader 0.9.6 skips renamed files and
+  drops the student's whole assignment for the other two.
 
 CI runs notebooks 00, 01 and 05 (01 shows an explorer: docs/nbgrader_config.py makes explorers still
 figures, so that nbgrader's executor never waits on widget messages); ``make grade-roundtrip`` runs all
@@ -42,6 +47,8 @@ SELECTION = os.environ.get("RESNET_NBGRADER_NOTEBOOKS", "00 01 05")
 NOTEBOOKS = sorted(p for p in (PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                    if SELECTION == "all" or p.name[:2] in SELECTION.split())
 FIRST = "00_start_here.ipynb"
+RUNAWAY = ("while True:\n    try:\n        while True:\n            pass\n"
+           "    except KeyboardInterrupt:\n        pass  # swallows the timeout's interrupt")
 
 
 
@@ -77,11 +84,15 @@ def points(nb: nbformat.NotebookNode) -> dict[str, float]:
             for c in nb.cells if student.is_check(c)}
 
 
-def submit(course: Path, who: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+def submit(course: Path, who: str, notebooks: dict[str, nbformat.NotebookNode | str]) -> None:
+    """Put a student's files (notebooks, or raw text) into submitted/<who>/<assignment>/."""
     folder = course / "submitted" / who / ASSIGNMENT
     folder.mkdir(parents=True)
     for name, nb in notebooks.items():
-        nbformat.write(nb, folder / name)
+        if isinstance(nb, str):
+            (folder / name).write_text(nb)
+        else:
+            nbformat.write(nb, folder / name)
 
 
 def with_solution(nb: nbformat.NotebookNode, grade_id: str, body: str) -> nbformat.NotebookNode:
@@ -135,18 +146,27 @@ def graded(tmp_path_factory):
             cell.source = "print('all good')"
     submit(course, "edited", {FIRST: edited})
     expect("edited", lost={first_ids[0]}, only={FIRST})
-    submit(course, "renamed", {"00_start_here (1).ipynb": first_nb})
-    expect("renamed", lost=set(scores[FIRST]), only={FIRST})
-    submit(course, "hanging", {FIRST: with_solution(first_nb, first_ids[0], "while True:\n    pass")})
-    expect("hanging", lost={first_ids[0]}, only={FIRST})
+    faked = with_solution(first_nb, first_ids[0], "raise NotImplementedError()")
+    for cell in faked.cells:
+        if student.is_check(cell):
+            cell.source = "print('all good')"
+    second = next((name for name in masters if name != FIRST), None)  # its file is not JSON
+    notes = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('all good')")])
+    submit(course, "faked", {"00_start_here (1).ipynb": faked, "notes.ipynb": notes,
+                             **({second: '{"cells": ['} if second else {})})
+    expect("faked", lost={first_ids[0], *scores.get(second, {})}, only={FIRST, second})
+    slow = with_solution(first_nb, first_ids[0], "while True:\n    pass")
+    slow = with_solution(slow, first_ids[1], RUNAWAY)
+    submit(course, "slow", {FIRST: slow})
+    expect("slow", lost=set(first_ids[:2]), only={FIRST})
 
     for who in expected:
         nbgrader(course, "db", "student", "add", who)
-    logs = {"batch": nbgrader(course, "autograde", ASSIGNMENT, "--CourseDirectory.student_id_exclude=hanging",
+    logs = {"batch": nbgrader(course, "autograde", ASSIGNMENT, "--CourseDirectory.student_id_exclude=slow",
                               check=False)}
-    # a short timeout for the hanging solution alone (00's slowest cell takes a few seconds)
-    logs["hanging"] = nbgrader(course, "autograde", ASSIGNMENT, "--student=hanging", "--Execute.timeout=60",
-                               check=False)
+    # a short timeout for the slow solutions alone (00's slowest cell takes a few seconds)
+    logs["slow"] = nbgrader(course, "autograde", ASSIGNMENT, "--student=slow", "--Execute.timeout=60",
+                            check=False)
     nbgrader(course, "export", "--to", "grades.csv")
     return course, logs, expected
 
@@ -175,8 +195,17 @@ def test_the_exported_grades_add_up(graded):
 
 
 def test_bad_submissions_get_a_note_and_do_not_stop_the_batch(graded):
-    _, logs, _ = graded
-    assert "Skipping unknown notebook" in logs["batch"].stderr and "00_start_here (1).ipynb" in logs["batch"].stderr
-    assert "Timeout waiting for execute reply" in logs["hanging"].stderr
-    for student_id in ("master", "wrong", "deleted", "edited"):  # graded although 'renamed' failed in the same run
-        assert f"autograded/{student_id}/{ASSIGNMENT}" in logs["batch"].stderr
+    course, logs, _ = graded
+    batch, slow = logs["batch"].stderr, logs["slow"].stderr
+    assert "Exception while loading config file" not in batch + slow  # nbgrader would go on without it
+    folder = course / "submitted" / "faked" / ASSIGNMENT
+    assert f"Renamed {folder / '00_start_here (1).ipynb'} to {FIRST}: made from that notebook" in batch
+    assert f"Skipping unknown notebook: {course / 'submitted' / 'faked' / ASSIGNMENT / 'notes.ipynb'}" in batch
+    if len(NOTEBOOKS) > 1:  # the second notebook is not JSON
+        assert "as a notebook (Expecting value: line 1 column 12 (char 11)): it scores 0, the rest is graded" \
+            in batch
+    assert "Timeout waiting for execute reply" in slow
+    runaway = list(points(nbformat.read(PROJECT_ROOT / "notebooks" / FIRST, as_version=4)))[1]
+    assert f"{runaway}_check ran longer than 60 s and did not stop when interrupted" in slow
+    for student_id in ("master", "wrong", "deleted", "edited"):  # graded although 'faked' failed in the same run
+        assert f"autograded/{student_id}/{ASSIGNMENT}" in batch
