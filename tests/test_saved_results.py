@@ -53,6 +53,9 @@ def test_plain34_trails_resnet34_at_the_same_budget_as_notebook_06_says():
     for value in (resnet["test_acc"], plain["test_acc"]):
         assert f"{100 * value:.1f}%" in prose, "06's prose quotes other numbers than the saved runs"
     assert f"same {resnet['epochs']} epochs" in prose
+    setup = next(c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/06_resnet34_on_cifar10.ipynb", 4).cells
+                 if c.get("id") == "cell-036")  # the markdown that introduces the saved runs says their budget too
+    assert f"{resnet['epochs']} epochs at batch {resnet['batch_size']}" in setup
 
 
 def test_batch_norm_cpu_run_shows_what_notebook_04_says():
