@@ -567,6 +567,14 @@ def default_width(name: str) -> int:
     return 16 if name.startswith("cifar_resnet") else 64
 
 
+def narrow_channels_last_hangs(name: str, width: int, channels_last: bool) -> bool:
+    """Whether this run would hang: on a CPU with AVX2 but no AVX-512, torch 2.14.1's oneDNN never returns from
+    the weight gradient of a channels-last 1x1 convolution with 4 input channels when 2 threads run it
+    (resnet18/34 at width 4: seen with py-spy in jit_avx2_1x1_convolution_bwd_weights; width 6 and 8 train)."""
+    has_projections = not name.startswith("cifar_resnet")  # the CIFAR nets' option-A shortcuts have no 1x1 conv
+    return channels_last and has_projections and width < 6 and torch.backends.cpu.get_cpu_capability() == "AVX2"
+
+
 def build_model(name: str, width: int | None = None, plain: bool = False, num_classes: int = 10) -> nn.Module:
     """Network ``name`` (resnet18/34/50/101/152 with the CIFAR stem, or ``cifar_resnet<depth>``) with ``width``
     channels in the first stage (None: :func:`default_width`); ``plain`` drops the shortcuts."""
@@ -683,6 +691,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         device = pick_device()
         if device.type == "cpu":
             adapt_threads()
+            if narrow_channels_last_hangs(args.model, identity["width"], uses_channels_last(config, device)):
+                parser.error(f"argument --width: {identity['width']} with channels-last hangs in torch {torch.__version__}"
+                             "'s oneDNN on this CPU (AVX2, no AVX-512: the 1x1 projection's weight gradient never "
+                             "returns); use --width 6 or more, or --channels-last off")
         existing = existing_result(args.save_result) if args.save_result is not None else None
     except ValueError as error:
         parser.error(f"argument --save-result: {error}" if str(error).startswith("name") else str(error))

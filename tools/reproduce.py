@@ -50,11 +50,11 @@ def plan(tiny: bool) -> list[Experiment]:
         return [
             Experiment(degradation.RESULT_NAME, "degradation: plain/ResNet-20/56, tiny", "degradation",
                        (*small, "--test-subset", "100", "--save"), _degradation_nets(1, 200, 32)),
-            Experiment("resnet34_cifar10", "ResNet-34 (width 4), tiny", "train",
-                       ("--model", "resnet34", "--width", "4", *small, "--save-result", "resnet34_cifar10"),
+            Experiment("resnet34_cifar10", "ResNet-34 (width 8), tiny", "train",
+                       ("--model", "resnet34", "--width", "8", *small, "--save-result", "resnet34_cifar10"),
                        (("resnet34", 4, 32, 200),)),
-            Experiment("plain34_cifar10", "plain-34 (width 4), tiny", "train",
-                       ("--model", "resnet34", "--plain", "--width", "4", *small, "--save-result",
+            Experiment("plain34_cifar10", "plain-34 (width 8), tiny", "train",
+                       ("--model", "resnet34", "--plain", "--width", "8", *small, "--save-result",
                         "plain34_cifar10"), (("resnet34", 4, 32, 200),)),
         ]
     full = degradation.FULL
