@@ -138,7 +138,9 @@ def check_update_running_stats(update_running_stats) -> None:
             x = torch.randn(shape, generator=g, dtype=torch.float64) * scale + 2 * step
             reference(x)
             given = (running_mean.clone(), running_var.clone())
-            result = _call(update_running_stats, x, (*given, x.clone(), momentum), from_scratch="update_running_stats")
+            # the last batch requires grad, as a batch inside a network does: the statistics must not carry it
+            batch = x.clone().requires_grad_(step == steps)
+            result = _call(update_running_stats, x, (*given, batch, momentum), from_scratch="update_running_stats")
             if not (torch.equal(given[0], running_mean) and torch.equal(given[1], running_var)):
                 fail("update_running_stats changed the running_mean or running_var it was given in place; return "
                      "new tensors (the caller decides whether to keep them), as the exercise asks.")
@@ -165,6 +167,10 @@ def check_update_running_stats(update_running_stats) -> None:
                      "running = (1 - momentum) * running + momentum * batch.")
             expect_tensor(new_mean, reference.running_mean, f"new running mean {what}, compared with nn.BatchNorm")
             expect_tensor(new_var, reference.running_var, f"new running variance {what}, compared with nn.BatchNorm")
+            if new_mean.requires_grad or new_var.requires_grad:
+                fail(f"{what}, x requires grad, and the running statistics you returned carry a gradient: a buffer "
+                     "kept from them would hold on to the whole graph of the batch. nn.BatchNorm updates its running "
+                     "statistics outside autograd; detach x (x.detach()) before computing them.")
             running_mean, running_var = new_mean.detach().double(), new_var.detach().double()
     passed("update_running_stats", "running mean and variance equal to nn.BatchNorm2d/1d's over several steps, "
                                    "4-D and 2-D inputs, 4 momenta")

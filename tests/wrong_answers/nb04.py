@@ -45,6 +45,12 @@ WRONG = {
          "you called torch.nn.functional.batch_norm"),
     ],
     "nb04_update_running_stats": [
+        # right values, but computed from an x that requires grad: the buffers would keep the batch's graph
+        ("dims = [0] + list(range(2, x.ndim))\n"
+         "new_mean = (1 - momentum) * running_mean + momentum * x.mean(dim=dims)\n"
+         "new_var = (1 - momentum) * running_var + momentum * x.var(dim=dims, unbiased=True)\n"
+         "return new_mean, new_var",
+         "carry a gradient"),
         # the biased batch variance in the running estimate
         ("dims = [0] + list(range(2, x.ndim))\n"
          "new_mean = (1 - momentum) * running_mean + momentum * x.mean(dim=dims)\n"
