@@ -292,4 +292,22 @@ def describe() -> str:
     else:
         mode = (f"QUICK: this notebook's full size wants a GPU, so on {pick_device().type} it runs the small budget; "
                 "set RESNET_QUICK=0 to force the full size")
-    return f"mode: {mode} | device: {device_name()} | torch {torch.__version__}"
+    device = device_name()
+    if pick_device().type == "cpu":
+        device = f"{device[:-1]}: {thread_reason()})"
+    return f"mode: {mode} | device: {device} | torch {torch.__version__}"
+
+
+def thread_reason() -> str:
+    """Why this process runs the number of CPU threads it does, in a few words (for :func:`describe`)."""
+    threads, cores = torch.get_num_threads(), available_cores()
+    if os.environ.get("RESNET_THREADS", "").strip():
+        return "fixed by RESNET_THREADS"
+    if os.environ.get("OMP_NUM_THREADS"):
+        return "fixed by OMP_NUM_THREADS"
+    if _held is not None or threads != _applied:
+        return f"set by this code, of {cores} cores"
+    if threads < min(_DEFAULT_THREADS, cores):
+        return (f"of {cores} cores: other processes keep the rest busy, and threads that wait for a busy core "
+                "run about 10x slower")
+    return f"one per core, {cores} cores"

@@ -93,6 +93,21 @@ def test_threads_follow_the_cores_other_processes_leave_free(policy_state, monke
     assert runtime.adapt_threads() == 2
 
 
+def test_the_first_line_says_why_the_cpu_runs_that_many_threads(policy_state, monkeypatch):
+    monkeypatch.setenv("RESNET_DEVICE", "cpu")
+    runtime.pick_device.cache_clear()
+    monkeypatch.setattr(runtime, "_DEFAULT_THREADS", 4)
+    monkeypatch.setattr(runtime, "available_cores", lambda: 4)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 2.0)
+    assert "cpu (2 threads: of 4 cores: other processes keep the rest busy" in runtime.describe()
+    monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
+    assert "cpu (4 threads: one per core, 4 cores)" in runtime.describe()
+    monkeypatch.setenv("RESNET_THREADS", "1")
+    assert "cpu (1 thread: fixed by RESNET_THREADS)" in runtime.describe()
+    runtime.pick_device.cache_clear()
+
+
 def test_a_count_set_by_the_user_or_the_notebook_is_left_alone(policy_state, monkeypatch):
     monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
     monkeypatch.setattr(runtime, "available_cores", lambda: 4)
