@@ -52,10 +52,10 @@ def plan(tiny: bool) -> list[Experiment]:
                        (*small, "--test-subset", "100", "--save"), _degradation_nets(1, 200, 32)),
             Experiment("resnet34_cifar10", "ResNet-34 (width 8), tiny", "train",
                        ("--model", "resnet34", "--width", "8", *small, "--save-result", "resnet34_cifar10"),
-                       (("resnet34", 4, 32, 200),)),
+                       (("resnet34", 8, 32, 200),)),
             Experiment("plain34_cifar10", "plain-34 (width 8), tiny", "train",
                        ("--model", "resnet34", "--plain", "--width", "8", *small, "--save-result",
-                        "plain34_cifar10"), (("resnet34", 4, 32, 200),)),
+                        "plain34_cifar10"), (("resnet34", 8, 32, 200),)),
         ]
     full = degradation.FULL
     deg_argv = ("--epochs", str(full["epochs"]), "--batch-size", str(full["batch_size"]), "--lr", str(full["lr"]),
