@@ -581,7 +581,7 @@ def test_a_run_that_saves_a_result_keeps_one_thread_count_and_records_it(image_f
     threads = torch.get_num_threads()
     (tmp_path / "results").mkdir()
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.delenv("RESNET_THREADS")
+    monkeypatch.delenv("RESNET_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(runtime, "_DEFAULT_THREADS", 2)
     monkeypatch.setattr(runtime, "_applied", threads)

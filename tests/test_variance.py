@@ -274,7 +274,7 @@ def test_variance_explorer_widget():
     box = variance_explorer(depth=12)
     assert "explorer-variance" in box._dom_classes
     controls = box.controls
-    descriptions = {c.description for c in controls.values()}
+    descriptions = {c.description.removesuffix(": on").removesuffix(": off") for c in controls.values()}
     assert {"depth", "init scale", "branch scale", "batch size", "residual", "batch norm", "BN position"} <= descriptions
     for control in controls.values():
         if hasattr(control, "continuous_update"):
