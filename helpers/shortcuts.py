@@ -83,7 +83,28 @@ class Lesioned(nn.Module):
 
 
 @contextlib.contextmanager
-def lesioned(model: ResNet, names: Iterable[str]) -> Iterator[ResNet]:
+def replaced(model: ResNet, replacements: dict[str, nn.Module]) -> Iterator[ResNet]:
+    """Within the block, each block named in ``replacements`` is that module instead; restored after."""
+    table = dict(blocks(model))
+    unknown = [name for name in replacements if name not in table]
+    if unknown:
+        raise ValueError(f"names must be blocks of the model ({', '.join(table)}), got {unknown}")
+    stages = dict(zip(model.stage_names, model.stages(), strict=True))
+
+    def put(name: str, module: nn.Module) -> None:
+        stage_name, index = name.split(".")
+        stages[stage_name][int(index)] = module
+
+    try:
+        for name, module in replacements.items():
+            put(name, module)
+        yield model
+    finally:
+        for name in replacements:
+            put(name, table[name])
+
+
+def lesioned(model: ResNet, names: Iterable[str]) -> contextlib.AbstractContextManager[ResNet]:
     """Within the block, ``model`` runs with the blocks ``names`` deleted (see :class:`Lesioned`).
 
     >>> with lesioned(model, ["layer2.3"]):
@@ -94,18 +115,7 @@ def lesioned(model: ResNet, names: Iterable[str]) -> Iterator[ResNet]:
     unknown = [name for name in names if name not in table]
     if unknown:
         raise ValueError(f"names must be blocks of the model ({', '.join(table)}), got {unknown}")
-    stages = {stage_name: stage for stage_name, stage in zip(model.stage_names, model.stages(), strict=True)}
-    originals = {}
-    try:
-        for name in names:
-            stage_name, index = name.split(".")
-            originals[name] = table[name]
-            stages[stage_name][int(index)] = Lesioned(table[name])
-        yield model
-    finally:
-        for name, block in originals.items():
-            stage_name, index = name.split(".")
-            stages[stage_name][int(index)] = block
+    return replaced(model, {name: Lesioned(table[name]) for name in names})
 
 
 @torch.no_grad()
@@ -261,20 +271,15 @@ def input_gradient_along(model: ResNet, branches: Sequence[bool], images: Tensor
     table = blocks(model)
     if len(branches) != len(table):
         raise ValueError(f"branches must hold one bool per block ({len(table)}), got {len(branches)}")
-    stages = dict(zip(model.stage_names, model.stages(), strict=True))
+    routed = {name: Routed(block, bool(branch)) for (name, block), branch in zip(table, branches, strict=True)}
     was_training = model.training
     model.eval()
     try:
-        for (name, block), branch in zip(table, branches, strict=True):
-            stage_name, index = name.split(".")
-            stages[stage_name][int(index)] = Routed(block, bool(branch))
-        x = images.clone().requires_grad_(True)
-        loss = nn.functional.cross_entropy(model(x), labels, reduction="sum")
-        (gradient,) = torch.autograd.grad(loss, x)
+        with replaced(model, routed):
+            x = images.clone().requires_grad_(True)
+            loss = nn.functional.cross_entropy(model(x), labels, reduction="sum")
+            (gradient,) = torch.autograd.grad(loss, x)
     finally:
-        for name, block in table:
-            stage_name, index = name.split(".")
-            stages[stage_name][int(index)] = block
         model.train(was_training)
     return gradient
 
