@@ -33,10 +33,10 @@ from tqdm.auto import tqdm
 
 from helpers import pretrained
 from helpers.arguments import integer
-from helpers.data import balanced_subset, load_cifar10, normalize
+from helpers.data import DataNotFoundError, balanced_subset, load_cifar10, normalize
 from helpers.models import ResNet
 from helpers.results import command_line, load_result, provenance, results_dir, save_result
-from helpers.runtime import device_name
+from helpers.runtime import device_name, pick_device
 
 # --------------------------------------------------------------------------- lesions
 
@@ -149,7 +149,7 @@ def lesion_errors(model: ResNet, images: Tensor, labels: Tensor, lesions: Sequen
                 for j in range(first, len(table)):
                     h = shortcut(table[j][1], h) if j in deleted else table[j][1](h)
                 logits = model.fc(torch.flatten(model.avgpool(h), 1))
-                wrong[i] += (logits.argmax(1) != y).sum()
+                wrong[i] += (logits.argmax(1) != y).sum().item()
     finally:
         model.train(was_training)
     return (wrong / len(images)).tolist()
@@ -475,6 +475,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     try:
+        device = pick_device()  # CUDA when present (RESNET_DEVICE=cpu forces the CPU); the result says which
         for name in args.nets:
             pretrained.record(name)
         if args.images is not None:
@@ -489,10 +490,13 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(str(error))
     origin, start = provenance(), time.perf_counter()
     split, n = ("test", args.images) if args.experiment == "lesions" else ("train", args.images or 5_000)
-    images, labels = cifar10_tensors(split, n, args.data, args.seed)
+    try:
+        images, labels = (t.to(device) for t in cifar10_tensors(split, n, args.data, args.seed))
+    except DataNotFoundError as error:
+        parser.error(error.for_command_line())
     data: dict = {"images": len(images), "split": split, "nets": {}}
     for name in args.nets:
-        model = pretrained.load(name).to(memory_format=torch.channels_last)
+        model = pretrained.load(name).to(device, memory_format=torch.channels_last)
         if args.experiment == "lesions":
             data["nets"][name] = lesion_study(model, images, labels, args.max_k, args.draws, args.seed,
                                               progress=not args.no_progress)
@@ -504,7 +508,7 @@ def main(argv: list[str] | None = None) -> dict:
     wall = time.perf_counter() - start
     if args.save:
         path = save_result(args.save, data, command_line("python -m helpers.shortcuts", argv), wall_s=wall,
-                           device=device_name(torch.device("cpu")), origin=origin)
+                           device=device_name(device), origin=origin)
         print(f"saved {path}", file=sys.stderr)
     print(json.dumps({"experiment": args.experiment, "images": len(images), "wall_s": round(wall, 1)}))
     return data
