@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from helpers.arguments import integer
 from helpers.data import CLASSES
-from helpers.widgets import figure_png
+from helpers.figures import figure_png
 
 __all__ = ["confusion_matrix", "per_class_accuracy", "top_k_accuracy", "most_confident_mistakes",
            "plot_confusion_matrix", "plot_histories", "LiveCurves"]

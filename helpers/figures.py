@@ -13,6 +13,7 @@ always agree.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ import matplotlib
 if __name__ == "__main__":  # writing files from the command line: no window needed
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
 from torch import nn
 
@@ -40,6 +42,13 @@ __all__ = ["network_diagram", "block_diagram", "FIGURES", "save_figures"]
 
 _STAGE_COLOURS = ["#cfe2f3", "#d9ead3", "#fff2cc", "#f4cccc", "#d9d2e9", "#fce5cd"]
 _STEM_COLOUR = "#e6e6e6"
+
+
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes (independent of the notebook's matplotlib backend)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def _conv_label(conv: nn.Conv2d) -> str:

@@ -23,7 +23,6 @@ tools).
 from __future__ import annotations
 
 import html
-import io
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,6 +43,7 @@ from helpers.diagnostics import (
     gradient_over_grid,
     input_grid,
 )
+from helpers.figures import figure_png
 from helpers.runtime import env_flag
 from helpers.variance import BN_POSITION_LABELS, LIMITS, StackConfig, histogram_blocks, measure_stack
 
@@ -60,13 +60,6 @@ __all__ = [
 ]
 
 View = Callable[..., "tuple[Figure, dict[str, Any]]"]
-
-
-def figure_png(fig: Figure, dpi: int = 90) -> bytes:
-    """The figure as PNG bytes (independent of the notebook's matplotlib backend)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def show_figure(fig: Figure) -> None:
