@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 INSTRUCTOR_STAMP := $(VENV)/.installed-instructor
 PORT   ?= 8888
 
-.PHONY: install install-instructor lab lab-masters test student grade grade-roundtrip figures bench results \
+.PHONY: install install-instructor lab lab-masters test test-default-mode student grade grade-roundtrip figures bench results \
 	clean-cache help
 
 help:
 	@echo "make lab      the learner's workspace: builds student/ if missing, opens JupyterLab on it"
 	@echo "make lab-masters  JupyterLab on notebooks/, the masters with solutions (instructors)"
 	@echo "make test     run pytest over tests/ and nbval over notebooks/ (instructor install)"
+	@echo "make test-default-mode  the prose check in make lab's CPU mode on 01, 02, 04, 05 (CI: 01, 02, 05)"
 	@echo "make student  write or update the student edition (solutions stubbed) in student/; keeps edited notebooks"
 	@echo "make grade-roundtrip  the nbgrader round trip on all seven notebooks (CI runs it on 00, 01 and 05)"
 	@echo "make figures  regenerate figures/ from code"
@@ -69,6 +70,10 @@ grade: install
 # seven notebooks in a temporary course (tests/test_nbgrader.py; CI runs notebooks 00 and 05 only).
 grade-roundtrip: install-instructor
 	RESNET_NBGRADER_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_nbgrader.py
+
+# The prose check in the mode make lab gives on a CPU, for all four notebooks that have one (CI: 01, 02, 05).
+test-default-mode: install-instructor
+	RESNET_DEFAULT_MODE_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_notebook_prose.py
 
 figures: install
 	$(BIN)/python -m helpers.figures figures
