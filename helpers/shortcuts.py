@@ -61,9 +61,8 @@ def downsampling(model: ResNet) -> list[str]:
 
 
 def shortcut(block: nn.Module, x: Tensor) -> Tensor:
-    """What a deleted block computes: its shortcut alone (the identity, or option A's subsample-and-pad).
-    In a trained post-activation ResNet the block's input is a ReLU output, so the final ReLU changes nothing.
-    A plain net's block that changes the shape has no shortcut, so it cannot be deleted."""
+    """A block's shortcut: the identity, option A's subsample-and-pad, or option B's projection
+    (``block.downsample``). A plain net's block that changes the shape has no shortcut: an error."""
     if block.downsample is not None:
         return block.downsample(x)
     if changes_shape(block):
@@ -71,15 +70,22 @@ def shortcut(block: nn.Module, x: Tensor) -> Tensor:
     return x
 
 
+def deleted(block: nn.Module, x: Tensor) -> Tensor:
+    """What a block computes once its residual branch is deleted (Veit et al., 2016): its output with the
+    branch set to zero, ``relu(shortcut(x))``. The ReLU changes nothing after the identity or option A
+    (their input is a ReLU's output), but it does after a projection with batch norm (option B)."""
+    return torch.relu(shortcut(block, x))
+
+
 class Lesioned(nn.Module):
-    """A block with its residual branch deleted: ``y = shortcut(x)``."""
+    """A block with its residual branch deleted: ``y = relu(shortcut(x))`` (see :func:`deleted`)."""
 
     def __init__(self, block: nn.Module) -> None:
         super().__init__()
         self.block = block
 
     def forward(self, x: Tensor) -> Tensor:
-        return shortcut(self.block, x)
+        return deleted(self.block, x)
 
 
 @contextlib.contextmanager
@@ -143,11 +149,11 @@ def lesion_errors(model: ResNet, images: Tensor, labels: Tensor, lesions: Sequen
                 h = block(h)
             intact = h
             for i, lesion in enumerate(lesions):
-                deleted = {order[name] for name in lesion}
-                first = min(deleted, default=len(table))
-                h = inputs[first] if deleted else intact
+                gone = {order[name] for name in lesion}
+                first = min(gone, default=len(table))
+                h = inputs[first] if gone else intact
                 for j in range(first, len(table)):
-                    h = shortcut(table[j][1], h) if j in deleted else table[j][1](h)
+                    h = deleted(table[j][1], h) if j in gone else table[j][1](h)
                 logits = model.fc(torch.flatten(model.avgpool(h), 1))
                 wrong[i] += (logits.argmax(1) != y).sum().item()
     finally:

@@ -55,6 +55,26 @@ def test_a_lesioned_block_computes_its_shortcut_and_is_restored(one_thread):
         pass
 
 
+def test_a_deleted_projection_block_keeps_the_blocks_relu(one_thread):
+    """Option B's shortcut ends in batch norm, so it can be negative: a block with its branch set to zero
+    outputs relu(projection(x)), and lesion_errors agrees with evaluating the lesioned net."""
+    from helpers.models import resnet
+
+    torch.manual_seed(0)
+    model = resnet(18, num_classes=10, stem="cifar", width=4).eval()
+    block = model.layer2[0]
+    x = torch.rand(3, 4, 8, 8)
+    with torch.no_grad():
+        projected = block.downsample(x)
+        assert (projected < 0).any()
+        torch.testing.assert_close(shortcuts.Lesioned(block)(x), torch.relu(projected))
+        images, labels = _data(20)
+        with shortcuts.lesioned(model, ["layer2.0", "layer4.1"]):
+            expected = (model(images).argmax(1) != labels).float().mean().item()
+    got = shortcuts.lesion_errors(model, images, labels, [["layer2.0", "layer4.1"]], batch_size=7)
+    assert got[0] == pytest.approx(expected, abs=1e-6)
+
+
 @pytest.mark.parametrize("residual", [True, False])
 def test_lesion_errors_equal_evaluating_each_lesioned_net(residual, one_thread):
     model = _trained_like(depth=20, residual=residual)
