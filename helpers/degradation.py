@@ -33,7 +33,7 @@ from torch import nn
 from helpers.arguments import integer
 from helpers.data import DataNotFoundError, cifar10_loaders
 from helpers.models import cifar_resnet, count_parameters
-from helpers.results import command_line, existing_result, load_result, provenance, save_result
+from helpers.results import command_line, existing_result, load_result, made_by, provenance, save_result
 from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device
 from helpers.train import (
     TrainConfig,
@@ -243,8 +243,7 @@ def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str]
     if result is None:
         return None
     data = result["data"]
-    parts = [f"`{result['command']}`", f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else ""),
-             result["date"][:10]]
+    parts = [made_by(result)]
     if isinstance(data.get("train_images"), int):
         test = data.get("test_images")
         parts.append(f"{data['train_images']:,} training" + (f" / {test:,} test images" if isinstance(test, int) else " images"))

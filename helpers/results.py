@@ -230,6 +230,13 @@ def load_result(name: str, kind: str | None = None) -> dict[str, Any] | None:
     return result
 
 
+def made_by(result: dict[str, Any]) -> str:
+    """How a saved result was made, for a figure's title or a table's label: the command, the device and
+    CPU, and the date."""
+    where = f"on {result['device']}" + (f" ({result['cpu']})" if result.get("cpu") else "")
+    return f"`{result['command']}` {where}, {str(result['date'])[:10]}"
+
+
 def existing_result(name: str) -> Path | None:
     """The file of result ``name`` if it exists (for a command line to refuse before it trains), else None."""
     path = _path(name)

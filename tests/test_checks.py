@@ -5,6 +5,7 @@ through the wrong answers in tests/wrong_answers/; these tests pin the mechanism
 """
 from __future__ import annotations
 
+import re
 import types
 from pathlib import Path
 
@@ -161,6 +162,15 @@ ROUTES = [
      "helpers.checks.nb05.PreActBottleneck"),
     ("05-ex5-block-itself", "nb05", "check_preact_bottleneck_forward", "preact_bottleneck_forward",
      "def preact_bottleneck_forward(block, x):\n    return block(x)\n", "you called PreActBottleneck.forward"),
+    ("07-ex4-private-reference", "nb07", "check_path_length_counts", "path_length_counts",
+     "from helpers.checks.nb07 import _path_counts as counts\n"
+     "def path_length_counts(has_shortcut):\n    return counts(tuple(has_shortcut))\n",
+     "helpers.checks.nb07._path_counts"),
+    ("07-ex3-eigen-through-default", "nb07", "check_top_eigenvalue", "top_eigenvalue",
+     "def top_eigenvalue(hvp, dim, iterations=100, seed=0, solve=torch.linalg.eigvalsh):\n"
+     "    h = torch.stack([hvp(e) for e in torch.eye(dim, dtype=torch.float64)])\n"
+     "    values = solve(h)\n    return values[values.abs().argmax()].item()\n",
+     "torch.linalg.eigvalsh"),
     ("06-ex1-lambda", "nb06", "check_confusion_matrix", "confusion_matrix",
      "import helpers.checks.nb06\nconfusion_matrix = lambda t, p, n: helpers.checks.nb06._loop_confusion("
      "t.tolist(), p.tolist(), n)\n", "your answer uses helpers.checks"),
@@ -307,7 +317,8 @@ REFERENCES = {"nb00": ["_channel_stats_expected"],
                        "_fold_expected"],
               "nb01": ["_measured_receptive_field", "_rf_mistaken"],
               "nb05": ["_bottleneck_macs", "_preact_expected"],
-              "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"]}
+              "nb06": ["_loop_confusion", "_stem_mistaken", "_stem_output", "_one_cycle", "_forgotten_weights"],
+              "nb07": ["_lesion_mistaken", "_direction_mistaken", "_net_top_eigenvalue", "_path_counts"]}
 
 
 def test_the_student_editions_checks_hold_no_reference(edition):
@@ -330,7 +341,8 @@ def test_the_student_editions_checks_hold_no_reference(edition):
     shipped = "\n".join(p.read_text() for p in (edition / "helpers" / "checks").glob("*.py"))
     for name in ("_pixels", "_normalise", "_diagnose_train", "_preact_reference", "_preact_variant", "_forgetting",
                  "_stem_formula", "_STEM_MISTAKES", "def forward", "F.batch_norm(t, layer.running_mean"):
-        assert name not in shipped, f"{name} is in the student edition's checks"
+        # as a whole name: nb07's exercise filter_normalise is not nb00's reference _normalise
+        assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", shipped), f"{name} is in the student edition's checks"
     assert (edition / "results").is_dir() and (edition / "figures").is_dir()
 
 
