@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from helpers.paths import PROJECT_ROOT, in_checkout, shipped_results_dir
-from helpers.runtime import device_name, env_dir
+from helpers.runtime import cpu_kind, device_name, env_dir
 
 #: overrides the folder (tests point it at a temporary directory)
 RESULTS_DIR_ENV = "RESNET_RESULTS_DIR"
@@ -85,7 +85,7 @@ def git_commit() -> str | None:
 
 def provenance() -> dict[str, Any]:
     """Where and from what code a run is made; call it when the run *starts* (the tree may change later)."""
-    return {"cpu": cpu_model(), "git_commit": git_commit(), "torch": torch.__version__,
+    return {"cpu": cpu_model(), "cpu_kind": cpu_kind(), "git_commit": git_commit(), "torch": torch.__version__,
             "python": platform.python_version(), "threads": torch.get_num_threads()}
 
 

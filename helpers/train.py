@@ -39,7 +39,7 @@ from helpers.data import DataNotFoundError, cifar10_loaders
 from helpers.evaluation import confusion_matrix, per_class_accuracy
 from helpers.models import MODELS, cifar_resnet, count_parameters
 from helpers.results import command_line, existing_result, provenance, save_result
-from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device, seed_everything
+from helpers.runtime import adapt_threads, cpu_kind, device_name, hold_threads, pick_device, seed_everything
 
 
 @dataclass
@@ -452,14 +452,15 @@ def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: nn
 
 
 def cpu_has_bf16_units() -> bool:
-    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX). Measured on such a 2-core Xeon
-    (bench/train_step.py): bf16 autocast + channels-last trains ResNet-34 about 3x faster than fp32."""
-    is_amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(is_amx and is_amx())
+    """Whether this CPU computes in bf16 natively (:func:`helpers.runtime.cpu_kind`: AMX or AVX512-BF16).
+    bf16 autocast + channels-last trains ResNet-34 about 3x faster than fp32 on a 2-core Xeon with AMX and
+    1.8x faster on a 2-core AMD EPYC (Zen 4) with AVX512-BF16 (bench/train_step.py, issue 26); on a CPU with
+    neither (an AMD EPYC Zen 3, AVX2) bf16 is emulated and about 10x slower than fp32 (measured)."""
+    return cpu_kind() != "no bf16 units"
 
 
 def default_amp(device: torch.device) -> bool:
-    """bf16 autocast by default: on CUDA; on a CPU with bf16 matrix units (elsewhere bf16 is emulated
+    """bf16 autocast by default: on CUDA; on a CPU with native bf16 (AMX or AVX512-BF16; elsewhere it is emulated
     and slower than fp32); never on Apple MPS (bf16 there is unreliable in torch 2.14)."""
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16_units())
 
