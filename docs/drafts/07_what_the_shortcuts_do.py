@@ -169,8 +169,7 @@ if saved is None:
     print(f"No saved lesion study: {result_not_found('lesions_cpu.json', results_dir())}. "
           "`python -m helpers.shortcuts lesions --save lesions_cpu` makes one.")
 else:
-    label = {"resnet56": "ResNet-56", "plain56": "plain-56", "resnet20": "ResNet-20", "plain20": "plain-20"}
-    saved_studies = {label[name]: study for name, study in saved["data"]["nets"].items()}
+    saved_studies = {NAMES[name]: study for name, study in saved["data"]["nets"].items()}
     plot_lesions(saved_studies, title=f"saved: {made_by(saved)}, {saved['data']['images']:,} test images")
     plt.show()
     for name, study in saved_studies.items():
@@ -288,8 +287,7 @@ if saved is None:
     print(f"No saved landscape: {result_not_found('landscape_cpu.json', results_dir())}. "
           "`python -m helpers.shortcuts landscape --save landscape_cpu` makes one (see its --help for the grid).")
 else:
-    label = {"resnet56": "ResNet-56", "plain56": "plain-56", "resnet20": "ResNet-20", "plain20": "plain-20"}
-    saved_landscapes = {label[name]: ls for name, ls in saved["data"]["nets"].items()}
+    saved_landscapes = {NAMES[name]: ls for name, ls in saved["data"]["nets"].items()}
     steps = len(next(iter(saved_landscapes.values()))["alphas"])
     plot_landscapes(saved_landscapes, title=f"saved: {made_by(saved)}, {steps}x{steps} grid, "
                                             f"{saved['data']['images']:,} training images")
