@@ -254,6 +254,91 @@ def saved_runs(name: str = RESULT_NAME) -> tuple[dict[str, dict[str, Any]], str]
     return data["runs"], "saved run: " + ", ".join(parts)
 
 
+#: the real-scale CPU run, one file per seed (seed 0 has the original name); 03 and the README show them together
+CPU_SEED_RESULT_NAMES: tuple[str, ...] = (CPU_RESULT_NAME, f"{CPU_RESULT_NAME}_seed1", f"{CPU_RESULT_NAME}_seed2")
+
+
+def saved_seeds(names: Sequence[str] = CPU_SEED_RESULT_NAMES) -> dict[str, Any] | None:
+    """Every saved seed of one experiment, side by side: ``{"seeds": [...], "labels": [...], "runs": [...]}``
+    (one entry per file found, in the order of ``names``), or None when none is saved. The files must
+    agree on the nets, the number of images and the schedule (only the seed may differ); a file that does
+    not is an error naming it, rather than a mean over different experiments."""
+    found = [(name, load_result(name, kind="runs")) for name in names]
+    found = [(name, result) for name, result in found if result is not None]
+    if not found:
+        return None
+    same = ("train_images", "test_images")
+    first_name, first = found[0]
+    schedule = {k: v for k, v in first["data"]["config"].items() if k not in ("seed", "bf16_autocast", "channels_last")}
+    for name, result in found[1:]:
+        data = result["data"]
+        other = {k: v for k, v in data["config"].items() if k not in ("seed", "bf16_autocast", "channels_last")}
+        if (set(data["runs"]) != set(first["data"]["runs"]) or other != schedule
+                or any(data.get(k) != first["data"].get(k) for k in same)):
+            raise ValueError(f"results/{name}.json is not the experiment of results/{first_name}.json with another "
+                             "seed (nets, images or schedule differ)")
+    seeds = [result["data"]["config"]["seed"] for _, result in found]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"two saved files have the same seed: {dict(zip([n for n, _ in found], seeds, strict=True))}")
+    return {"seeds": seeds, "names": [name for name, _ in found], "labels": [made_by(result) for _, result in found],
+            "bf16": [result["data"]["config"].get("bf16_autocast") for _, result in found],
+            "runs": [result["data"]["runs"] for _, result in found]}
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for a single value)."""
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+    return mean, math.sqrt(var)
+
+
+def seeds_table(seeds: dict[str, Any]) -> str:
+    """Final training and test error of each net as mean ± std over the saved seeds, then each seed's value."""
+    n = len(seeds["seeds"])
+    lines = [f"final errors over {n} seed{'s' if n > 1 else ''} ({', '.join(map(str, seeds['seeds']))}): "
+             f"mean ± std, then each seed"]
+    for name in seeds["runs"][0]:
+        cells = []
+        for key in ("train_error", "test_error"):
+            values = [runs[name][key][-1] for runs in seeds["runs"]]
+            mean, std = mean_std(values)
+            cells.append(f"{key.split('_')[0]} {100 * mean:5.1f} ± {100 * std:3.1f}% "
+                         f"({' '.join(f'{100 * v:.1f}' for v in values)})")
+        lines.append(f"{name:>10}: " + "   ".join(cells))
+    return "\n".join(lines)
+
+
+def ordering_in_seeds(seeds: dict[str, Any], a: str, b: str, key: str = "train_error") -> tuple[int, int]:
+    """In how many of the saved seeds net a ends with a higher ``key`` than net b, and of how many."""
+    return sum(runs[a][key][-1] > runs[b][key][-1] for runs in seeds["runs"]), len(seeds["runs"])
+
+
+def plot_seeds(seeds: dict[str, Any], title: str, axes=None):
+    """Training and test error per epoch: the mean over the saved seeds, with a band of ± one std."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    else:
+        fig = axes[0].figure
+    for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error"), strict=True):
+        for name in seeds["runs"][0]:
+            curves = [runs[name][key] for runs in seeds["runs"]]
+            epochs = seeds["runs"][0][name]["epoch"][:min(map(len, curves))]
+            stats = [mean_std([100 * c[i] for c in curves]) for i in range(len(epochs))]
+            mean = [m for m, _ in stats]
+            line, = ax.plot(epochs, mean, label=name, marker="o", markersize=3, **STYLE.get(name, {}))
+            ax.fill_between(epochs, [m - s for m, s in stats], [m + s for m, s in stats], color=line.get_color(),
+                            alpha=0.15, linewidth=0)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{what}, mean ± std over {len(seeds['runs'])} seeds")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("error (%)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------- command line
 
 #: the budgets: QUICK is the notebook's on a 2-core CPU (about two minutes); CPU is the real-scale CPU

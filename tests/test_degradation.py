@@ -328,3 +328,31 @@ def test_ctrl_c_says_which_checkpoints_hold_what_and_the_same_command_resumes(ba
     assert exit_.value.code == 130
     assert err[-1] == (f"stopped (Ctrl-C); {tmp_path / 'ck' / 'plain-20.pt'} holds 1 epoch(s); to resume: "
                        f"python -m helpers.degradation {' '.join(argv)}")
+
+
+def test_saved_seeds_average_only_the_same_experiment(tmp_results):
+    from helpers.degradation import mean_std, ordering_in_seeds, saved_seeds, seeds_table
+
+    def runs(plain56):
+        curve = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "diverged": False, "params": 1, "seconds": 1.0}
+        return {"plain-20": {**curve, "train_error": [0.3, 0.2], "test_error": [0.3, 0.21]},
+                "plain-56": {**curve, "train_error": [0.6, plain56], "test_error": [0.6, plain56]}}
+
+    def save(name, seed, plain56, epochs=2):
+        data = {"runs": runs(plain56), "config": {"epochs": epochs, "lr": 0.1, "seed": seed, "bf16_autocast": False},
+                "train_images": 100, "test_images": 50}
+        save_result(name, data, "test")
+
+    assert saved_seeds(("s0", "s1")) is None
+    save("s0", 0, 0.5)
+    save("s1", 1, 0.1)
+    seeds = saved_seeds(("s0", "s1", "s2"))  # a seed not saved yet is left out
+    assert seeds["seeds"] == [0, 1] and ordering_in_seeds(seeds, "plain-56", "plain-20") == (1, 2)
+    assert mean_std([0.5, 0.1]) == pytest.approx((0.3, 0.28284271)) and mean_std([0.4]) == (0.4, 0.0)
+    assert "plain-56: train  30.0 ± 28.3% (50.0 10.0)" in seeds_table(seeds)
+    save("s2", 2, 0.5, epochs=3)  # another schedule: not the same experiment
+    with pytest.raises(ValueError, match="s2.json is not the experiment of"):
+        saved_seeds(("s0", "s1", "s2"))
+    save("s3", 1, 0.5)
+    with pytest.raises(ValueError, match="the same seed"):
+        saved_seeds(("s0", "s1", "s3"))

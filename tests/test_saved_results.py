@@ -74,3 +74,40 @@ def test_batch_norm_cpu_run_shows_what_notebook_04_says():
         for key in ("train_error", "test_error"):
             assert f"{100 * runs[name][key][-1]:.1f}%" in prose, f"04's prose quotes another {key} for {name}"
     assert f"epoch {runs['no BN']['epoch'][-1]}" in prose
+
+
+def test_every_saved_seed_shows_what_notebook_03_says():
+    """03's prose states only the orderings that hold in every saved seed, and quotes the means over them."""
+    from helpers.degradation import CPU_SEED_RESULT_NAMES, mean_std, ordering_in_seeds, saved_seeds
+
+    seeds = saved_seeds()
+    for name in seeds["names"]:
+        _load(name)  # provenance complete
+    assert seeds["names"][:2] == list(CPU_SEED_RESULT_NAMES[:2]), "seeds 0 and 1 are committed"
+    n = len(seeds["seeds"])
+    for a, b, key in [("plain-56", "plain-20", "train_error"), ("plain-56", "plain-20", "test_error"),
+                      ("plain-56", "ResNet-56", "train_error"), ("ResNet-20", "ResNet-56", "train_error"),
+                      ("ResNet-20", "ResNet-56", "test_error")]:
+        assert ordering_in_seeds(seeds, a, b, key) == (n, n), f"{a} above {b} ({key}) does not hold in every seed"
+    for runs in seeds["runs"]:  # "after the first epoch ResNet-56 was still behind ResNet-20"
+        assert runs["ResNet-56"]["train_error"][0] > runs["ResNet-20"]["train_error"][0]
+    std = {name: mean_std([runs[name]["train_error"][-1] for runs in seeds["runs"]])[1] for name in seeds["runs"][0]}
+    assert std["plain-56"] > 0.02 and std["plain-56"] > 3 * max(v for k, v in std.items() if k != "plain-56")
+    cells = {c.get("id"): c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/03_residual_blocks.ipynb", 4).cells}
+    prose, summary = cells["cell-real-1"], cells["cell-028"]
+    assert f"in each of the {n} saved seeds" in prose and f"{n} seeds)" in summary
+    for name, key in [("plain-56", "train_error"), ("plain-20", "train_error"), ("plain-56", "test_error"),
+                      ("plain-20", "test_error"), ("ResNet-56", "train_error"), ("ResNet-20", "train_error"),
+                      ("ResNet-56", "test_error"), ("ResNet-20", "test_error")]:
+        mean = mean_std([runs[name][key][-1] for runs in seeds["runs"]])[0]
+        assert f"{100 * mean:.1f}%" in prose, f"03 quotes another mean {key} for {name} than the saved seeds give"
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `degradation_cpu.json` (seed 0)"))
+    assert f"over the {n} seeds" in row
+    for name in ("plain-20", "plain-56", "ResNet-20", "ResNet-56"):
+        for key in ("train_error", "test_error"):
+            mean, std = mean_std([runs[name][key][-1] for runs in seeds["runs"]])
+            assert f"{100 * mean:.1f} ± {100 * std:.1f}%" in row, f"the README quotes another {key} for {name}"
+    seed0 = seeds["runs"][0]
+    gap = 100 * (seed0["ResNet-20"]["test_error"][-1] - seed0["ResNet-56"]["test_error"][-1])
+    assert f"in seed 0 alone it was {gap:.1f} points" in prose
