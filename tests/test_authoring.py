@@ -95,3 +95,14 @@ def test_authoring_command_line_mistakes_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         authoring.main([str(draft)])
     assert "notebook: the .ipynb to write is required" in capsys.readouterr().err
+
+
+def test_a_draft_can_name_a_cell_for_the_tests():
+    from tools.authoring import parse_percent
+
+    nb = parse_percent("# %% [markdown] id=cell-intro\n# Hello\n\n# %%\nx = 1\n\n# %% id=cell-end\nprint(x)\n")
+    assert [c["id"] for c in nb.cells] == ["cell-intro", "cell-001", "cell-end"]
+    with pytest.raises(ValueError, match="starts with 'cell-'"):
+        parse_percent("# %% [markdown] id=intro\n# Hello\n")
+    with pytest.raises(ValueError, match="same id"):
+        parse_percent("# %% id=cell-a\nx = 1\n\n# %% id=cell-a\ny = 2\n")

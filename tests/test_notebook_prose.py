@@ -3,9 +3,9 @@
 1. In the committed notebooks: a "predict first" question comes before anything that answers it, and a
    reveal's explanation is printed by the cell that reveals it (after its output), not written in the
    markdown under it, which a learner sees before running the cell.
-2. In the mode ``make lab`` gives a learner on a CPU (``RESNET_QUICK`` unset: full mode for 01, 02, 04 and
-   05; CI otherwise runs every notebook in quick mode, and runs 01, 02 and 05 this way, ``make
-   test-default-mode`` all four): each of those notebooks runs top to bottom, its own
+2. In the mode ``make lab`` gives a learner on a CPU (``RESNET_QUICK`` unset: full mode for 01, 02, 04,
+   05 and 07; CI otherwise runs every notebook in quick mode, and runs 01, 02 and 05 this way, ``make
+   test-default-mode`` all five): each of those notebooks runs top to bottom, its own
    checks pass (a failing ``assert`` fails the cell), no printed check line ends in ``False``, and the
    sentences that depend on the mode hold for the values printed.
 """
@@ -79,12 +79,26 @@ def test_06_hint_names_a_path_a_student_has():
     assert "--inplace notebooks/" not in hint and "--inplace 06_resnet34_on_cifar10.ipynb" in hint
 
 
+def test_07_asks_each_prediction_before_the_cell_that_answers_it():
+    nb = _read("07_what_the_shortcuts_do")
+    for question, answer in [("cell-predict-lesions", "cell-lesions"), ("cell-predict-paths", "cell-paths"),
+                             ("cell-predict-landscape", "cell-landscape")]:
+        assert "**Predict first.**" in _source(nb, question), question
+        assert _index(nb, question) < _index(nb, answer), f"{answer} runs before {question} asks"
+        between = nb.cells[_index(nb, question) + 1:_index(nb, answer)]
+        assert all(c.cell_type == "markdown" or c.get("id") == "cell-path-counts" for c in between), \
+            f"a cell between {question} and {answer} may print the answer"
+    counts = _printed(nb, "cell-path-counts")
+    assert counts.startswith("134,217,728 paths")  # "2^27, about 134 million, paths" in the markdown above it
+
+
 # ---------------------------------------------------------------------------------------- make lab's mode
 
 DEFAULT_FULL = ["01_convolution_as_dot_product", "02_shattered_gradients", "04_batch_norm",
-                "05_bottleneck_and_the_resnet_family"]
+                "05_bottleneck_and_the_resnet_family", "07_what_the_shortcuts_do"]
 # CI runs three of them: 04's full mode trains three ResNet-56s (15 min on a 2-core Zen 3, most of what kept
-# CI over its 30 minutes). `make test-default-mode` (RESNET_DEFAULT_MODE_NOTEBOOKS=all) runs all four.
+# CI over its 30 minutes), and 07's full mode measures for minutes more. `make test-default-mode`
+# (RESNET_DEFAULT_MODE_NOTEBOOKS=all) runs all five.
 _SELECTION = os.environ.get("RESNET_DEFAULT_MODE_NOTEBOOKS", "01 02 05").split()
 SELECTED = [stem for stem in DEFAULT_FULL if _SELECTION == ["all"] or stem[:2] in _SELECTION]
 

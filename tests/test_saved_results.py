@@ -111,3 +111,41 @@ def test_every_saved_seed_shows_what_notebook_03_says():
     seed0 = seeds["runs"][0]
     gap = 100 * (seed0["ResNet-20"]["test_error"][-1] - seed0["ResNet-56"]["test_error"][-1])
     assert f"in seed 0 alone it was {gap:.1f} points" in prose
+
+
+def _nb07_source(cell_id: str) -> str:
+    cells = nbformat.read(PROJECT_ROOT / "notebooks/07_what_the_shortcuts_do.ipynb", 4).cells
+    return next(c.source for c in cells if c.get("id") == cell_id)
+
+
+@pytest.mark.parametrize("name", ["lesions_cpu", "landscape_cpu"])
+def test_07s_saved_studies_are_of_the_shipped_networks(name):
+    """A lesion or landscape file measured other weights than the ones shipped today: it no longer belongs in 07."""
+    from helpers import pretrained
+
+    data = _load(name)["data"]
+    assert set(data["nets"]) == {"resnet56", "plain56"}
+    for net, study in data["nets"].items():
+        assert study["record"]["sha256"] == pretrained.record(net)["sha256"], f"{name}: {net} is not the shipped net"
+
+
+def test_07s_saved_lesions_are_the_larger_study_07_says():
+    data = _load("lesions_cpu")["data"]
+    assert data["split"] == "test" and data["images"] == 10_000  # "on all 10,000 test images"
+    resnet, plain = data["nets"]["resnet56"], data["nets"]["plain56"]
+    assert resnet["residual"] and not plain["residual"]
+    assert len(resnet["single"]) == 27 and sum(e is not None for e in resnet["single"].values()) == 27
+    assert sum(e is None for e in plain["single"].values()) == len(plain["downsampling"]) == 2
+    draws = {len(v["errors"]) for study in (resnet, plain) for v in study["random"].values()}
+    assert draws == {5} and sorted(map(int, resnet["random"])) == list(range(1, 11))  # more draws than 07's 3
+    assert "all 10,000 test images, with more random draws" in _nb07_source("cell-lesions-saved-md")
+
+
+def test_07s_saved_landscape_is_the_larger_grid_07_says():
+    data = _load("landscape_cpu")["data"]
+    assert data["split"] == "train"
+    for study in data["nets"].values():
+        steps = len(study["alphas"])
+        assert steps > 9 and len(study["loss_2d"]) == steps and {len(row) for row in study["loss_2d"]} == {steps}
+        assert study["images"] == data["images"] > 256  # finer and on more images than 07's full mode (9x9, 256)
+    assert "A finer grid on more training images" in _nb07_source("cell-landscape-saved-md")

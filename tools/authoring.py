@@ -102,9 +102,17 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
             }
         elif kind not in (None, "markdown"):
             raise ValueError(f"unknown cell kind [{kind}]")
+        elif "id" in options:  # a cell that tests name: `# %% [markdown] id=cell-intro`
+            if not options["id"].startswith("cell-"):
+                raise ValueError(f"a cell id starts with 'cell-': {options['id']!r}")
+            cell["id"] = options["id"]
         nb.cells.append(cell)
     for i, cell in enumerate(nb.cells):
-        cell["id"] = f"cell-{i:03d}"
+        if not cell.get("id", "").startswith("cell-"):
+            cell["id"] = f"cell-{i:03d}"
+    ids = [cell["id"] for cell in nb.cells]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"two cells have the same id: {sorted({i for i in ids if ids.count(i) > 1})}")
     return nb
 
 

@@ -101,7 +101,7 @@ for name, run in small["runs"].items():
           f"training error {run['train_error'][-1]:.1%}, test error {run['test_error'][-1]:.1%}")
 print(f"the shipped networks: `{first['command']}`")
 
-# %% [markdown]
+# %% [markdown] id=cell-predict-lesions
 # ## 2 · Delete a block (Veit et al., 2016)
 #
 # A residual block computes `relu(F(x) + shortcut(x))`. *Deleting* it means setting its residual branch
@@ -114,7 +114,7 @@ print(f"the shipped networks: `{first['command']}`")
 # middle of each: what happens to each network's test error, a few points or a collapse to chance (90%)?
 # Does it matter which block? And what happens to ResNet-56 when 5 or 10 random blocks are gone?
 
-# %%
+# %% id=cell-lesions
 start = time.perf_counter()
 studies = {NAMES[name]: lesion_study(nets[name], test_x, test_y, max_k=MAX_K, draws=LESION_DRAWS, seed=SEED)
            for name in ("resnet56", "plain56")}
@@ -157,13 +157,13 @@ print("\nA plain net is one long chain: every layer's output is the only input o
       "breaks the chain. A residual net's blocks each add a correction to a signal that the shortcuts carry "
       "past them, so removing one removes one correction.")
 
-# %% [markdown]
+# %% [markdown] id=cell-lesions-saved-md
 # ### The real-scale measurement
 #
 # The same study on all 10,000 test images, with more random draws, computed once by the command line on
 # the shipped networks and saved with how it was made:
 
-# %%
+# %% id=cell-lesions-saved
 saved = load_result("lesions_cpu")
 if saved is None:
     print(f"No saved lesion study: {result_not_found('lesions_cpu.json', results_dir())}. "
@@ -175,7 +175,7 @@ else:
     for name, study in saved_studies.items():
         lesion_summary(study, f"{name} (saved)")
 
-# %% [markdown]
+# %% [markdown] id=cell-predict-paths
 # ## 3 · A network of 2^27 paths
 #
 # Write a residual block as `x + f(x)` (ignoring the ReLU after the sum). Three blocks in a row give
@@ -187,7 +187,7 @@ else:
 # **Predict first.** Most paths have a length near 27 / 2. Does most of the gradient that reaches the input
 # come through those paths, through the shortest ones, or through the one longest path?
 
-# %%
+# %% id=cell-path-counts
 counts = path_counts(27)
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.bar(range(28), counts, color="C0")
@@ -208,7 +208,7 @@ print(f"{sum(counts):,} paths; lengths 9 to 18 hold {middle:.1%} of them; the mo
 # multiplying by C(27, k) estimates what all paths of length k carry together (an upper bound: gradients of
 # different paths can point in different directions).
 
-# %%
+# %% id=cell-paths
 start = time.perf_counter()
 path_x, path_y = test_x[:PATH_IMAGES], test_y[:PATH_IMAGES]
 per_path = gradient_by_path_length(nets["resnet56"], path_x, path_y, samples=PATH_SAMPLES, seed=SEED)
@@ -238,7 +238,7 @@ print(f"all paths together: the most gradient comes through length {peak}; paths
 print("half of the gradient comes through paths " + ("shorter than" if half < typical else "at least as long as")
       + " the typical path")
 
-# %% [markdown]
+# %% [markdown] id=cell-predict-landscape
 # ## 4 · Loss landscapes (Li et al., 2018)
 #
 # A trained network sits at a point w in weight space. Pick two random directions d1, d2 and draw the
@@ -252,7 +252,7 @@ print("half of the gradient comes through paths " + ("shorter than" if half < ty
 # **Predict first.** Which of the trained ResNet-56 and plain-56 sits in the wider, flatter valley, and which
 # has the larger top Hessian eigenvalue?
 
-# %%
+# %% id=cell-landscape
 start = time.perf_counter()
 train_x, train_y = cifar10_tensors("train", GRID_IMAGES, seed=SEED)
 landscapes = {NAMES[name]: landscape(nets[name], train_x, train_y, steps=GRID_STEPS, span=1.0, seed=SEED,
@@ -276,12 +276,12 @@ def landscape_summary(landscapes):
 
 landscape_summary(landscapes)
 
-# %% [markdown]
+# %% [markdown] id=cell-landscape-saved-md
 # ### The real-scale slices
 #
 # A finer grid on more training images, computed once by the command line on the shipped networks:
 
-# %%
+# %% id=cell-landscape-saved
 saved = load_result("landscape_cpu")
 if saved is None:
     print(f"No saved landscape: {result_not_found('landscape_cpu.json', results_dir())}. "
