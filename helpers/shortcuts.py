@@ -423,31 +423,34 @@ def plot_landscapes(landscapes: dict[str, dict], title: str = "", levels: int = 
     """One row: the 1-D slices of every net on shared axes, then each net's 2-D contours on one shared
     colour scale (log of the loss), so that a flatter bowl reads as wider rings of the same colours."""
     n = len(landscapes)
-    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.8))
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1) + 1, 4.2), layout="constrained")
     lows = [min(min(row) for row in ls["loss_2d"]) for ls in landscapes.values()]
     highs = [max(max(row) for row in ls["loss_2d"]) for ls in landscapes.values()]
     contour_levels = np.geomspace(max(min(lows), 1e-3), max(highs), levels)
+    norm = plt.matplotlib.colors.LogNorm(contour_levels[0], contour_levels[-1])
     for i, (label, ls) in enumerate(landscapes.items()):
         axes[0].plot(ls["alphas"], ls["loss_1d"], color=f"C{i}",
                      label=f"{label} (top Hessian eigenvalue {ls['top_eigenvalue']:.3g})")
         ax = axes[i + 1]
         grid = np.array(ls["loss_2d"])
-        filled = ax.contourf(ls["alphas"], ls["alphas"], grid, levels=contour_levels, cmap="viridis",
-                             norm=plt.matplotlib.colors.LogNorm(contour_levels[0], contour_levels[-1]))
+        filled = ax.contourf(ls["alphas"], ls["alphas"], grid, levels=contour_levels, cmap="viridis", norm=norm)
         ax.contour(ls["alphas"], ls["alphas"], grid, levels=contour_levels, colors="white", linewidths=0.3)
         ax.plot(0, 0, marker="+", color="red")
-        ax.set_title(f"{label}: training loss on a plane")
+        ax.set_title(f"{label}: loss on a plane", fontsize=10)
         ax.set_xlabel("direction 1")
         ax.set_ylabel("direction 2")
-    fig.colorbar(filled, ax=axes[1:], label="training loss (log scale, same for every net)")
+        ax.set_aspect("equal")
+    bar = fig.colorbar(plt.matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes[1:], shrink=0.9,
+                       label="training loss (log scale, same for every net)")
+    bar.ax.yaxis.set_major_formatter(plt.matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     axes[0].set_yscale("log")
     axes[0].set_xlabel("step along a filter-normalised direction")
     axes[0].set_ylabel("training loss (log scale)")
-    axes[0].set_title("a 1-D slice")
+    axes[0].set_title("a 1-D slice", fontsize=10)
     axes[0].grid(True, alpha=0.3)
     axes[0].legend(fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=9, wrap=True)
     return fig
 
 
