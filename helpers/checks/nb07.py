@@ -152,9 +152,11 @@ def _direction_mistaken(case: int, kind: str) -> list[torch.Tensor]:
             out.append(d * norm(w) / norm(d))
         elif kind == "unit_filters":
             out.append(d / norm(d, dim=dims, keepdim=True))
-        else:  # per_input_channel
+        elif kind == "per_input_channel":
             other = tuple(i for i in range(w.dim()) if i != 1)
             out.append(d * norm(w, dim=other, keepdim=True) / norm(d, dim=other, keepdim=True))
+        else:  # biases_kept: the filters are right, only the 1-D tensors are wrong
+            out.append(d * norm(w, dim=dims, keepdim=True) / norm(d, dim=dims, keepdim=True))
     return out
 
 
