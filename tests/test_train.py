@@ -326,9 +326,9 @@ def test_bf16_channels_last_compiled_run_checkpoints_and_resumes_on_the_cpu(tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("amp", [False, True])
 def test_narrow_channels_last_training_does_not_hang(amp):
-    """Channels-last is the CPU default, and at width 4 it hangs on AVX2 CPUs (torch 2.14.1's oneDNN, see
+    """Channels-last is the CPU default, and at widths 4 and 6 it hangs on AVX2 CPUs (torch 2.14.1's oneDNN, see
     helpers.train.narrow_channels_last_hangs, which the command line refuses): the narrowest width it allows,
-    6, trains a few steps with 2 threads in a child process within a time limit, in float32 and in bf16."""
+    8, trains a few steps with 2 threads in a child process within a time limit, in float32 and in bf16."""
     import subprocess
     import sys
 
@@ -337,7 +337,7 @@ def test_narrow_channels_last_training_does_not_hang(amp):
         "from helpers.train import TrainConfig, build_model, make_optimizer, prepare, train_step\n"
         "torch.manual_seed(0)\n"
         f"config = TrainConfig(batch_size=32, channels_last=True, amp={amp})\n"
-        "model = build_model('resnet34', 6)\n"
+        "model = build_model('resnet34', 8)\n"
         "step_model = prepare(model, config)\n"
         "optimizer, _ = make_optimizer(model, config, steps_per_epoch=10)\n"
         "x = torch.randn(32, 3, 32, 32).contiguous(memory_format=torch.channels_last)\n"
@@ -360,7 +360,8 @@ def test_the_command_line_refuses_the_width_that_hangs_on_avx2(monkeypatch, caps
     assert exit_info.value.code == 2
     assert "--width: 4 with channels-last hangs" in capsys.readouterr().err
     assert not T.narrow_channels_last_hangs("resnet34", 4, channels_last=False)
-    assert not T.narrow_channels_last_hangs("resnet34", 6, channels_last=True)
+    assert T.narrow_channels_last_hangs("resnet34", 6, channels_last=True)  # hung in 2 of 3 tries on a Zen 3
+    assert not T.narrow_channels_last_hangs("resnet34", 8, channels_last=True)
     assert not T.narrow_channels_last_hangs("cifar_resnet20", 4, channels_last=True)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     assert not T.narrow_channels_last_hangs("resnet34", 4, channels_last=True)
