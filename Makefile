@@ -16,7 +16,7 @@ help:
 	@echo "make test     run pytest over tests/ and nbval over notebooks/ (instructor install)"
 	@echo "make test-default-mode  the prose check in make lab's CPU mode on 01, 02, 04, 05, 07 (CI: 01, 02, 05)"
 	@echo "make student  write or update the student edition (solutions stubbed) in student/; keeps edited notebooks"
-	@echo "make grade-roundtrip  the nbgrader round trip on every notebook (CI runs it on 00, 01 and 05)"
+	@echo "make grade-roundtrip  the nbgrader round trip on every notebook (CI runs it on 00 and 01)"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
 	@echo "make results  every full-size experiment on a GPU, into results/ (prints its plan first)"
@@ -67,7 +67,7 @@ grade: install
 	$(BIN)/python -m tools.student --grade $(STUDENT_DIR)
 
 # nbgrader: generate_assignment, autograde (masters, released, wrong and bad submissions), export, on
-# every notebook in a temporary course (tests/test_nbgrader.py; CI runs notebooks 00, 01 and 05 only).
+# every notebook in a temporary course (tests/test_nbgrader.py; CI runs notebooks 00 and 01 only).
 grade-roundtrip: install-instructor
 	RESNET_NBGRADER_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_nbgrader.py
 

@@ -16,9 +16,11 @@ autograde`` of these submissions, ``nbgrader export`` of the grades:
   the refusal of unreadable files and the kernel restart; stock nbgrader 0.9.6 skips renamed files and
   drops the student's whole assignment for the other two.
 
-CI runs notebooks 00, 01 and 05 (01 shows an explorer: docs/nbgrader_config.py makes explorers still
-figures, so that nbgrader's executor never waits on widget messages); ``make grade-roundtrip`` runs all
-seven (``RESNET_NBGRADER_NOTEBOOKS=all``; 1,073 s on the 2-core Xeon while a training run shared it).
+CI runs notebooks 00 and 01 (01 shows an explorer: docs/nbgrader_config.py makes explorers still
+figures, so that nbgrader's executor never waits on widget messages); 05 was dropped from CI on
+2026-12-05 to keep the run under 30 minutes (three notebooks took 414 s on a 2-core Zen 3). ``make
+grade-roundtrip`` runs all of them (``RESNET_NBGRADER_NOTEBOOKS=all``; 1,073 s for 00 to 06 on the 2-core
+Xeon while a training run shared it).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ nbgrader_api = pytest.importorskip("nbgrader.api",
 
 ASSIGNMENT = "resnets"
 BIN = Path(sys.executable).parent  # nbgrader and alembic live beside this Python
-SELECTION = os.environ.get("RESNET_NBGRADER_NOTEBOOKS", "00 01 05")
+SELECTION = os.environ.get("RESNET_NBGRADER_NOTEBOOKS", "00 01")
 NOTEBOOKS = sorted(p for p in (PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                    if SELECTION == "all" or p.name[:2] in SELECTION.split())
 FIRST = "00_start_here.ipynb"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -100,10 +101,13 @@ def test_export_refuses_to_replace_shipped_networks_and_unfinished_runs(tmp_path
 
 
 SHIPPED = [name for name in pretrained.NAMES if pretrained.paths(name)[1].is_file()]
+# make test scores the two networks notebook 07 measures (about 50 s each on a 2-core CPU);
+# RESNET_PRETRAINED_CHECK=all scores all four.
+SCORED = SHIPPED if os.environ.get("RESNET_PRETRAINED_CHECK") == "all" else [n for n in SHIPPED if n.endswith("56")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SCORED)
 def test_shipped_network_scores_what_its_record_says(name, real_cifar10_dir):
     from helpers.data import cifar10_loaders
     from helpers.train import evaluate
