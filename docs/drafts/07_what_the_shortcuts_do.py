@@ -18,10 +18,11 @@
 # - in the exercises: delete blocks yourself, filter-normalise a direction, find a Hessian's top eigenvalue
 #   by power iteration, and count the paths of a network that mixes blocks with and without shortcuts.
 #
-# **Run time:** quick mode (`RESNET_QUICK=1`, as CI runs it): 88 s. With nothing set on a CPU (`make lab`) this
-# notebook runs full size, since it trains nothing for long: 812 s (13.5 min). Both measured with
+# **Run time:** quick mode (`RESNET_QUICK=1`, as CI runs it): 77 s. With nothing set on a CPU (`make lab`) this
+# notebook runs full size, since it trains nothing for long: 424 s (7 min). Both measured with
 # `python -m bench.notebooks` on a 2-core AMD EPYC (Zen 3, a CPU without bf16 units; everything here is fp32
-# inference, so CPUs with them gain little), 2026-12-05, with a low-priority training job sharing the CPU. On a
+# inference, so CPUs with them gain little), 2026-12-05, nothing else running (a second busy process doubled
+# the full-size time). On a
 # GPU, full size takes seconds per section. The saved studies in sections 2 and 4 were computed once by the
 # command line (36 and 46 minutes on the same CPU); here they are read from `results/`.
 
