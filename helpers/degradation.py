@@ -161,24 +161,33 @@ def final_table(runs: dict[str, dict[str, Any]], title: str = "") -> str:
     return "\n".join(lines)
 
 
-def plot_degradation(runs: dict[str, dict[str, Any]], title: str, axes=None):
-    """Training error (left) and test error (right) per epoch for every run; returns the figure."""
+def _error_axes(axes):
+    """A new pair of axes (training error, test error) sharing y, or the pair given, and their figure."""
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    else:
-        fig = axes[0].figure
-    for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error"), strict=False):
-        for name, run in runs.items():
-            ax.plot(run["epoch"], [100 * e for e in run[key]], label=name, marker="o" if len(run["epoch"]) < 12 else None,
-                    markersize=3, **STYLE.get(name, {}))
+        return plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    return axes[0].figure, axes
+
+
+def _label_error_axes(fig, axes, title: str, suffix: str = "") -> None:
+    for ax, what in zip(axes, ("training error", "test error"), strict=False):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(what)
+        ax.set_title(what + suffix)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("error (%)")
     axes[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+
+
+def plot_degradation(runs: dict[str, dict[str, Any]], title: str, axes=None):
+    """Training error (left) and test error (right) per epoch for every run; returns the figure."""
+    fig, axes = _error_axes(axes)
+    for ax, key in zip(axes, ("train_error", "test_error"), strict=False):
+        for name, run in runs.items():
+            ax.plot(run["epoch"], [100 * e for e in run[key]], label=name, marker="o" if len(run["epoch"]) < 12 else None,
+                    markersize=3, **STYLE.get(name, {}))
+    _label_error_axes(fig, axes, title)
     return fig
 
 
@@ -315,11 +324,8 @@ def ordering_in_seeds(seeds: dict[str, Any], a: str, b: str, key: str = "train_e
 
 def plot_seeds(seeds: dict[str, Any], title: str, axes=None):
     """Training and test error per epoch: the mean over the saved seeds, with a band of ± one std."""
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    else:
-        fig = axes[0].figure
-    for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error"), strict=True):
+    fig, axes = _error_axes(axes)
+    for ax, key in zip(axes, ("train_error", "test_error"), strict=True):
         for name in seeds["runs"][0]:
             curves = [runs[name][key] for runs in seeds["runs"]]
             epochs = seeds["runs"][0][name]["epoch"][:min(map(len, curves))]
@@ -328,14 +334,7 @@ def plot_seeds(seeds: dict[str, Any], title: str, axes=None):
             line, = ax.plot(epochs, mean, label=name, marker="o", markersize=3, **STYLE.get(name, {}))
             ax.fill_between(epochs, [m - s for m, s in stats], [m + s for m, s in stats], color=line.get_color(),
                             alpha=0.15, linewidth=0)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{what}, mean ± std over {len(seeds['runs'])} seeds")
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("error (%)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    _label_error_axes(fig, axes, title, f", mean ± std over {len(seeds['runs'])} seeds")
     return fig
 
 
