@@ -276,14 +276,13 @@ def saved_seeds(names: Sequence[str] = CPU_SEED_RESULT_NAMES) -> dict[str, Any] 
     found = [(name, result) for name, result in found if result is not None]
     if not found:
         return None
-    same = ("train_images", "test_images")
+    def experiment(data: dict[str, Any]) -> tuple:  # what two seeds of one experiment share
+        schedule = {k: v for k, v in data["config"].items() if k not in ("seed", "bf16_autocast", "channels_last")}
+        return set(data["runs"]), schedule, data.get("train_images"), data.get("test_images")
+
     first_name, first = found[0]
-    schedule = {k: v for k, v in first["data"]["config"].items() if k not in ("seed", "bf16_autocast", "channels_last")}
     for name, result in found[1:]:
-        data = result["data"]
-        other = {k: v for k, v in data["config"].items() if k not in ("seed", "bf16_autocast", "channels_last")}
-        if (set(data["runs"]) != set(first["data"]["runs"]) or other != schedule
-                or any(data.get(k) != first["data"].get(k) for k in same)):
+        if experiment(result["data"]) != experiment(first["data"]):
             raise ValueError(f"results/{name}.json is not the experiment of results/{first_name}.json with another "
                              "seed (nets, images or schedule differ)")
     seeds = [result["data"]["config"]["seed"] for _, result in found]

@@ -433,7 +433,7 @@ def plot_landscapes(landscapes: dict[str, dict], title: str = "", levels: int = 
                      label=f"{label} (top Hessian eigenvalue {ls['top_eigenvalue']:.3g})")
         ax = axes[i + 1]
         grid = np.array(ls["loss_2d"])
-        filled = ax.contourf(ls["alphas"], ls["alphas"], grid, levels=contour_levels, cmap="viridis", norm=norm)
+        ax.contourf(ls["alphas"], ls["alphas"], grid, levels=contour_levels, cmap="viridis", norm=norm)
         ax.contour(ls["alphas"], ls["alphas"], grid, levels=contour_levels, colors="white", linewidths=0.3)
         ax.plot(0, 0, marker="+", color="red")
         ax.set_title(f"{label}: loss on a plane", fontsize=10)
