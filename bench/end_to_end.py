@@ -1,6 +1,6 @@
 """One short training epoch end to end: the CLI's path vs a typical tutorial pipeline.
 
-Ours: what ``python -m helpers.train`` runs (``cifar10_loaders`` with the whole split on the
+Ours: what ``python -m helpers.experiments resnet34`` runs (``cifar10_loaders`` with the whole split on the
 device and batched augmentation, ``helpers.models.resnet34(stem="cifar")``, ``helpers.train.fit``
 with its defaults for the device: channels-last on CUDA and CPU, bf16 autocast on CUDA and on CPUs
 with bf16 matrix units, ``--compile`` optional). Baseline: a

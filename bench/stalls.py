@@ -6,7 +6,7 @@ explorers of notebooks 01 and 04 (``widget``) or two that print (``print``). A c
 when it takes more than half its timeout (a stall waits for all of it; these cells take under a
 second). Stalls need a busy machine: run it next to a training run, e.g.
 
-    python -m helpers.train --quick --epochs 50 &    # or any process that keeps a core busy
+    python -m helpers.experiments resnet34 --quick --epochs 50 &  # or any process that keeps a core busy
     python -m bench.stalls --runs 25 --kind widget      # from the repository root
 """
 from __future__ import annotations

@@ -8,14 +8,17 @@ Which notebook uses which module (each also uses ``runtime``, and its own ``chec
 
 ====  ===========================================================================================
 00    ``data`` (CIFAR-10, ``DeviceLoader``, ``show_images``)
-01    ``convolution``, ``data``, ``train`` (the run-time estimate), ``widgets`` (output-size explorer)
+01    ``convolution``, ``data``, ``experiments`` (the run-time estimate), ``widgets`` (output-size explorer)
 02    ``diagnostics``, ``widgets`` (shattered-gradients explorer)
-03    ``degradation`` (the experiment, built on ``train``), ``models``, ``data``, ``train``
-04    ``variance``, ``widgets`` (activation-variance explorer), ``models``, ``data``, ``train``
+03    ``degradation`` (the experiment, built on ``train``), ``models``, ``data``, ``experiments``
+04    ``variance``, ``widgets`` (activation-variance explorer), ``degradation``, ``models``, ``data``,
+      ``experiments``
 05    ``flops``, ``figures``, ``models``
-06    ``train``, ``evaluation``, ``results``, ``paths``, ``flops``, ``models``, ``data``
+06    ``train``, ``experiments``, ``evaluation``, ``results``, ``paths``, ``flops``, ``models``, ``data``
+07    ``pretrained`` (the shipped networks), ``shortcuts``, ``degradation``
 ====  ===========================================================================================
 
-Underneath: ``arguments`` (argument checks, used by every module), ``paths`` (where data, results
-and checkpoints live, used by ``data`` and ``results``).
+Underneath: ``train`` (the one training loop), ``experiments`` (every experiment's command line, budgets
+and run-time estimates: ``python -m helpers.experiments NAME``), ``arguments`` (argument checks, used by
+every module), ``paths`` (where data, results and checkpoints live, used by ``data`` and ``results``).
 """

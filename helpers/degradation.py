@@ -3,11 +3,15 @@ Section 4.2 (plain and residual nets of 20 and 56 layers, notebook 03, with the 
 norms at initialisation), and notebook 04's batch-norm experiment (ResNet-56 with batch norm, without
 it, and without it but with every block starting as the identity).
 
-The notebooks call these functions; so does the command line, for the long runs:
+The notebooks call these functions; so does the command line, for the long runs
+(:mod:`helpers.experiments`, where every experiment's command line lives):
 
-    python -m helpers.degradation --save      # 50,000 images, 40 epochs: results/degradation.json (a GPU run)
-    python -m helpers.degradation --quick     # the notebook's quick CPU budget
-    python -m helpers.degradation --experiment batch-norm --cpu --save batch_norm_cpu   # 04's real-scale CPU run
+    python -m helpers.experiments degradation --save     # 50,000 images, 40 epochs: results/degradation.json (GPU)
+    python -m helpers.experiments degradation --quick    # the notebook's quick CPU budget
+    python -m helpers.experiments batch-norm --cpu --save batch_norm_cpu    # 04's real-scale CPU run
+
+``python -m helpers.degradation [--experiment batch-norm] ...``, the spelling older saved results record,
+runs the same.
 
 The curves are plain dicts of lists (JSON-ready), so a saved full run and a fresh quick run plot alike.
 """
@@ -32,8 +36,9 @@ from torch import nn
 
 from helpers.arguments import integer
 from helpers.data import DataNotFoundError, cifar10_loaders
+from helpers.experiments import check_save, run_arguments, stopped
 from helpers.models import cifar_resnet, count_parameters
-from helpers.results import command_line, existing_result, load_result, made_by, provenance, save_result
+from helpers.results import command_line, load_result, made_by, provenance, save_result
 from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device
 from helpers.train import (
     TrainConfig,
@@ -41,7 +46,6 @@ from helpers.train import (
     check_writable,
     fit,
     read_checkpoint,
-    stopped,
     uses_amp,
     uses_channels_last,
 )
@@ -382,10 +386,17 @@ def run_experiment(train_subset: int | None, test_subset: int | None, epochs: in
             "train_images": train_loader.num_images, "test_images": test_loader.num_images}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m helpers.degradation", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiment", choices=EXPERIMENTS, default="degradation",
-                        help="which nets: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in EXPERIMENTS.items()))
+def main(argv: list[str] | None = None, prog: str = "python -m helpers.degradation",
+         experiment: str | None = None) -> dict[str, Any]:
+    """The command line of the degradation and batch-norm experiments: ``experiment`` names one (as
+    ``python -m helpers.experiments degradation|batch-norm`` does), or None for the old spelling, which takes
+    ``--experiment NAME``. ``argv`` None reads ``sys.argv[1:]``."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    if experiment is None:
+        parser.add_argument("--experiment", choices=EXPERIMENTS, default="degradation",
+                            help="which nets: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in EXPERIMENTS.items()))
+    else:
+        parser.set_defaults(experiment=experiment)
     parser.add_argument("--epochs", type=int, help="(default: the experiment's full budget, or its --quick/--cpu one)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float, help="peak learning rate")
@@ -395,19 +406,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     preset.add_argument("--quick", action="store_true", help="the notebook's quick CPU budget")
     preset.add_argument("--cpu", action="store_true",
                         help="the real-scale CPU budget (all images, a short schedule)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
-    parser.add_argument("--save", nargs="?", const="", default=None, metavar="NAME",
-                        help=f"write results/NAME.json (default NAME: {', '.join(SAVE_NAMES.values())}; the CPU runs "
-                             f"use {CPU_RESULT_NAME}, {BATCH_NORM_RESULT_NAME})")
+    run_arguments(parser, f"every net's curves (the CPU runs are {CPU_RESULT_NAME}, {BATCH_NORM_RESULT_NAME})",
+                  default_name=SAVE_NAMES[experiment] if experiment else "")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="checkpoint each net there after every epoch, and resume from it")
     parser.add_argument("--nets", nargs="+", metavar="NET", default=None,
                         help="train only these of the experiment's nets, in this order (default: all of them)")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
-                        help="bf16 autocast (auto: on CUDA and on CPUs with bf16 units); fixed in the checkpoints")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --save result")
-    parser.add_argument("--no-progress", action="store_true")
+                        help="bf16 autocast (auto: on CUDA and on CPUs with native bf16, AMX or AVX512-BF16); fixed "
+                             "in the checkpoints")
     known = parser.parse_known_args(argv)[0]
     budget = BUDGETS[known.experiment]["quick" if known.quick else "cpu" if known.cpu else "full"]
     parser.set_defaults(**budget)  # explicit options still win
@@ -441,12 +448,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         device = pick_device()
         if device.type == "cpu":
             adapt_threads()
-        existing = existing_result(args.save) if args.save else None
     except ValueError as error:
-        parser.error(f"argument --save: {error}" if str(error).startswith("name") else str(error))
-    if existing is not None and not args.overwrite:
-        parser.error(f"argument --save: {existing} already exists (a saved result that notebooks show); pass "
-                     "--overwrite to replace it, or choose another NAME")
+        parser.error(str(error))
+    check_save(parser, args.save, args.overwrite)
     checkpoints = {name: checkpoint_path(args.checkpoint_dir, name) for name in nets} if args.checkpoint_dir else {}
     try:  # each net resumes from its checkpoint: refuse a foreign or unreadable one now, not hours later
         for name, checkpoint in checkpoints.items():
@@ -486,4 +490,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -10,10 +10,12 @@ Everything here runs the network in eval mode (batch norm uses its running stati
 loss is a function of the weights alone, and works on ``helpers.models`` ResNets of any depth.
 
 The real-scale numbers that notebook 07 shows are computed on the shipped networks
-(``helpers.pretrained``) by the command line, and saved with their provenance:
+(``helpers.pretrained``) by the command line (:mod:`helpers.experiments`), and saved with their provenance:
 
-    python -m helpers.shortcuts lesions --save lesions_cpu            # ResNet-56 and plain-56, 10,000 test images
-    python -m helpers.shortcuts landscape --save landscape_cpu        # 31 x 31 grid on 5,000 training images
+    python -m helpers.experiments lesions --save lesions_cpu         # ResNet-56 and plain-56, 10,000 test images
+    python -m helpers.experiments landscape --save landscape_cpu     # 31 x 31 grid on 5,000 training images
+
+``python -m helpers.shortcuts lesions|landscape ...``, the spelling the saved results record, runs the same.
 """
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ from tqdm.auto import tqdm
 from helpers import pretrained
 from helpers.arguments import integer
 from helpers.data import DataNotFoundError, balanced_subset, load_cifar10, normalize
+from helpers.experiments import check_save, run_arguments
 from helpers.models import ResNet
-from helpers.results import command_line, load_result, provenance, results_dir, save_result
+from helpers.results import command_line, provenance, save_result
 from helpers.runtime import device_name, pick_device
 
 # --------------------------------------------------------------------------- lesions
@@ -464,10 +467,16 @@ def cifar10_tensors(split: str, n: int | None = None, root=None, seed: int = 0) 
     return images.contiguous(memory_format=torch.channels_last), torch.from_numpy(data.labels[index]).long()
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m helpers.shortcuts",
-                                     description="Lesions and loss landscapes of the shipped ResNet-56 and plain-56.")
-    parser.add_argument("experiment", choices=("lesions", "landscape"))
+def main(argv: list[str] | None = None, prog: str = "python -m helpers.shortcuts", experiment: str | None = None) -> dict:
+    """The command line of the lesion and landscape studies: ``experiment`` names one (as ``python -m
+    helpers.experiments lesions|landscape`` does), or None for the old spelling, which takes it as its first
+    argument. ``argv`` None reads ``sys.argv[1:]``."""
+    parser = argparse.ArgumentParser(prog=prog, description="Lesions and loss landscapes of the shipped ResNet-56 "
+                                                            "and plain-56.")
+    if experiment is None:
+        parser.add_argument("experiment", choices=("lesions", "landscape"))
+    else:
+        parser.set_defaults(experiment=experiment)
     parser.add_argument("--nets", nargs="+", default=["resnet56", "plain56"], help="shipped networks (helpers.pretrained)")
     parser.add_argument("--images", type=int, default=None,
                         help="test images for lesions (default: all 10,000), training images for the landscape "
@@ -477,12 +486,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=31, help="landscape: grid points per direction")
     parser.add_argument("--span", type=float, default=1.0, help="landscape: grid from -span to span")
     parser.add_argument("--hessian-iterations", type=int, default=20, help="landscape: power-iteration steps")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
-    parser.add_argument("--save", default=None, metavar="NAME", help="write results/NAME.json")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing results/NAME.json")
-    parser.add_argument("--no-progress", action="store_true")
+    run_arguments(parser, "each net's study and the shipped net's record it measured (notebook 07 shows "
+                          "results/lesions_cpu.json and results/landscape_cpu.json)")
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         device = pick_device()  # CUDA when present (RESNET_DEVICE=cpu forces the CPU); the result says which
         for name in args.nets:
@@ -493,10 +500,9 @@ def main(argv: list[str] | None = None) -> dict:
         integer("--draws", args.draws)
         integer("--steps", args.steps, 2)
         integer("--hessian-iterations", args.hessian_iterations)
-        if args.save is not None and load_result(args.save) is not None and not args.overwrite:
-            raise ValueError(f"{results_dir() / args.save}.json exists; pass --overwrite to replace it on purpose")
     except (OSError, ValueError) as error:
         parser.error(str(error))
+    check_save(parser, args.save, args.overwrite)
     origin, start = provenance(), time.perf_counter()
     split, n = ("test", args.images) if args.experiment == "lesions" else ("train", args.images or 5_000)
     try:
@@ -516,12 +522,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name}: done after {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     wall = time.perf_counter() - start
     if args.save:
-        path = save_result(args.save, data, command_line("python -m helpers.shortcuts", argv), wall_s=wall,
-                           device=device_name(device), origin=origin)
+        path = save_result(args.save, data, command_line(parser.prog, argv), wall_s=wall,
+                           device=device_name(device), origin=origin, overwrite=args.overwrite)
         print(f"saved {path}", file=sys.stderr)
     print(json.dumps({"experiment": args.experiment, "images": len(images), "wall_s": round(wall, 1)}))
     return data
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -92,13 +92,18 @@ def test_the_batch_norm_nets_differ_only_in_normalisation_and_init():
 
 def test_batch_norm_experiment_from_the_command_line(batches_dir, tmp_results, capsys):
     root, _ = batches_dir
-    data = main(["--experiment", "batch-norm", "--data", str(root), "--epochs", "1", "--batch-size", "16",
-                 "--train-subset", "32", "--test-subset", "10", "--save", "--no-progress"])
+    from helpers import experiments
+
+    data = experiments.main(["batch-norm", "--data", str(root), "--epochs", "1", "--batch-size", "16",
+                             "--train-subset", "32", "--test-subset", "10", "--save", "--no-progress"])
     assert list(data["runs"]) == list(BATCH_NORM_NETS) and data["nets"] == BATCH_NORM_NETS
-    assert load_result("batch_norm")["data"]["runs"] == json.loads(json.dumps(data["runs"]))
-    with pytest.raises(SystemExit):
-        main(["--experiment", "batch-norm", "--quick", "--save"])
-    assert "do not combine it with --quick" in capsys.readouterr().err
+    saved = load_result("batch_norm")  # a bare --save: the experiment's own name
+    assert saved["data"]["runs"] == json.loads(json.dumps(data["runs"]))
+    assert saved["command"].startswith("python -m helpers.experiments batch-norm --data ")
+    for argv in (["--experiment", "batch-norm", "--quick", "--save"], ["--quick", "--save"]):
+        with pytest.raises(SystemExit):  # the old spelling, and the new one
+            (main if argv[0] == "--experiment" else lambda a: experiments.main(["batch-norm", *a]))(argv)
+        assert "do not combine it with --quick" in capsys.readouterr().err
 
 
 def test_side_by_side_trains_each_net_from_the_same_seed_and_is_reproducible():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import degradation, train
+from helpers import degradation, experiments
 from helpers.results import load_result
 from tools import reproduce
 
@@ -20,12 +20,12 @@ def test_full_plan_covers_every_result_at_its_full_budget():
     assert "--plain" in experiments["plain34_cifar10"].argv and "--plain" not in experiments["resnet34_cifar10"].argv
     for name in ("resnet34_cifar10", "plain34_cifar10"):  # the same budget for both, at the real width
         argv = experiments[name].argv
-        assert argv[argv.index("--save-result") + 1] == name and "--width" not in argv
+        assert argv[argv.index("--save") + 1] == name and "--width" not in argv
     assert experiments["resnet34_cifar10"].nets == experiments["plain34_cifar10"].nets
 
 
 def test_full_size_is_refused_on_a_cpu_after_the_plan(monkeypatch, capsys):
-    monkeypatch.setattr(train, "measure_rate", lambda *a, **k: 100.0)  # no need to time real steps here
+    monkeypatch.setattr(experiments, "measure_rate", lambda *a, **k: 100.0)  # no need to time real steps here
     with pytest.raises(SystemExit):
         reproduce.main([])
     captured = capsys.readouterr()
@@ -34,7 +34,7 @@ def test_full_size_is_refused_on_a_cpu_after_the_plan(monkeypatch, capsys):
 
 
 def test_plan_only_trains_nothing(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(train, "measure_rate", lambda *a, **k: 1000.0)
+    monkeypatch.setattr(experiments, "measure_rate", lambda *a, **k: 1000.0)
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path))
     out = reproduce.main(["--plan"])
     # 40 epochs x 50,000 images x 4 nets + 2 x 30 x 50,000, at 1,000 images/s, plus a quarter for evaluation
@@ -46,7 +46,7 @@ def test_plan_only_trains_nothing(monkeypatch, tmp_path, capsys):
 def test_measured_rate_is_positive():
     import torch
 
-    assert train.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu")) > 0
+    assert experiments.measure_rate("cifar_resnet20", 16, 8, torch.device("cpu")) > 0
 
 
 @pytest.mark.slow

@@ -216,7 +216,7 @@ def test_lesion_study_and_landscape_are_json_ready_and_plot(one_thread):
 
 def test_command_line_saves_with_provenance_and_refuses_overwrites(tmp_path, monkeypatch, image_folder, capsys,
                                                                       one_thread):
-    from helpers import pretrained
+    from helpers import experiments, pretrained
     from helpers.results import load_result
     from tests.test_pretrained import _finished_run
 
@@ -226,9 +226,9 @@ def test_command_line_saves_with_provenance_and_refuses_overwrites(tmp_path, mon
     pretrained.export(checkpoints, "run", "export")
     root, _ = image_folder
     common = ["--nets", "resnet20", "plain20", "--data", str(root), "--no-progress"]
-    shortcuts.main(["lesions", *common, "--max-k", "2", "--draws", "2", "--save", "lesions"])
+    experiments.main(["lesions", *common, "--max-k", "2", "--draws", "2", "--save", "lesions"])
     saved = load_result("lesions")
-    assert saved["command"].startswith("python -m helpers.shortcuts lesions --nets resnet20 plain20")
+    assert saved["command"].startswith("python -m helpers.experiments lesions --nets resnet20 plain20")
     assert saved["data"]["images"] == 20 and set(saved["data"]["nets"]) == {"resnet20", "plain20"}
     assert saved["data"]["nets"]["plain20"]["single"]["layer2.0"] is None
     assert saved["data"]["nets"]["resnet20"]["record"]["seed"] == 1
@@ -236,11 +236,14 @@ def test_command_line_saves_with_provenance_and_refuses_overwrites(tmp_path, mon
     for argv in (["lesions", *common, "--save", "lesions"], ["landscape", "--nets", "resnet110"],
                  ["landscape", *common, "--steps", "1"]):
         with pytest.raises(SystemExit) as exit_info:
-            shortcuts.main(argv)
+            shortcuts.main(argv)  # the spelling the saved results record still runs, and refuses alike
         assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "lesions.json exists; pass --overwrite" in err and "name must be one of" in err and "--steps must be" in err
+    assert "argument --save:" in err and "lesions.json already exists" in err and "--overwrite" in err
+    assert "name must be one of" in err and "--steps must be" in err
     assert (tmp_path / "results" / "lesions.json").read_text() == before
+    experiments.main(["lesions", *common, "--max-k", "1", "--draws", "1", "--save", "lesions", "--overwrite"])
+    assert load_result("lesions")["command"].endswith("--max-k 1 --draws 1 --save lesions --overwrite")
     data = shortcuts.main(["landscape", *common, "--steps", "2", "--images", "10", "--hessian-iterations", "2",
                            "--save", "landscape"])
     assert len(data["nets"]["plain20"]["loss_2d"]) == 2 and load_result("landscape")["data"]["images"] == 10

@@ -1,4 +1,5 @@
-"""helpers.train: the loop learns, checkpoints resume exactly, the CLI prints its JSON line."""
+"""helpers.train: the loop learns, checkpoints resume exactly; the ResNet-34 experiment's command line
+(helpers.experiments.resnet34_main) prints its JSON line."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import experiments as E
 from helpers import train as T
 from helpers.data import DeviceLoader
 from helpers.models import cifar_resnet
@@ -165,7 +167,7 @@ def test_bad_config_is_rejected(bad, message):
 
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="model must be one of"):
-        T.build_model("vgg16", 16)
+        E.build_model("vgg16", 16)
 
 
 def test_tensorboard_missing_says_how_to_install(monkeypatch, tmp_path):
@@ -188,11 +190,11 @@ def test_cli_trains_checkpoints_resumes_and_prints_json(image_folder, tmp_path, 
     checkpoint = tmp_path / "cli.pt"
     common = ["--model", "resnet18", "--width", NARROW, "--batch-size", "8", "--data", str(root), "--no-progress",
               "--checkpoint", str(checkpoint)]
-    T.main(common + ["--epochs", "1"])
+    E.resnet34_main(common + ["--epochs", "1"])
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["model"] == "resnet18" and first["epochs"] == 1 and first["test_images"] == 20
     assert {"params", "test_acc", "train_images_per_s", "wall_s", "device"} <= set(first)
-    T.main(common + ["--epochs", "2", "--resume"])
+    E.resnet34_main(common + ["--epochs", "2", "--resume"])
     out = capsys.readouterr().out
     assert "Resuming from" in out and "1 of 2 epochs done" in out
     assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
@@ -205,11 +207,11 @@ def test_cli_saves_a_result_file_for_the_notebooks(image_folder, tmp_path, capsy
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path / "results"))
     root, _ = image_folder
     argv = ["--model", "resnet18", "--width", "8", "--batch-size", "8", "--epochs", "1", "--data", str(root),
-            "--no-progress", "--save-result", "r18_test"]
-    T.main(argv)
+            "--no-progress", "--save", "r18_test"]
+    E.resnet34_main(argv)
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     saved = load_result("r18_test")
-    assert saved["command"] == "python -m helpers.train " + " ".join(argv)
+    assert saved["command"] == "python -m helpers.experiments resnet34 " + " ".join(argv)
     assert saved["device"] == printed["device"] and saved["date"]
     assert saved["data"]["test_acc"] == printed["test_acc"] and saved["data"]["history"]["epoch"] == [1]
     assert saved["data"]["train_images"] > 0
@@ -217,20 +219,20 @@ def test_cli_saves_a_result_file_for_the_notebooks(image_folder, tmp_path, capsy
 
 def test_a_gpu_sized_run_off_cuda_needs_allow_long(image_folder, capsys, monkeypatch):
     root, _ = image_folder
-    monkeypatch.setattr(T, "measure_rate", lambda *a, **k: 1.0)  # one image per second: hours for anything real
+    monkeypatch.setattr(E, "measure_rate", lambda *a, **k: 1.0)  # one image per second: hours for anything real
     argv = ["--width", NARROW, "--batch-size", "8", "--epochs", "300", "--data", str(root), "--no-progress"]
     with pytest.raises(SystemExit):
-        T.main(argv)
+        E.resnet34_main(argv)
     captured = capsys.readouterr()
     assert "estimate on cpu" in captured.out and "sized for a GPU" in captured.err and "--allow-long" in captured.err
-    monkeypatch.setattr(T, "measure_rate", lambda *a, **k: 1e9)
-    T.main([*argv[:-3], "--epochs", "1", "--data", str(root), "--no-progress"])  # short: runs without the flag
+    monkeypatch.setattr(E, "measure_rate", lambda *a, **k: 1e9)
+    E.resnet34_main([*argv[:-3], "--epochs", "1", "--data", str(root), "--no-progress"])  # short: runs without the flag
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 1
 
 
 def test_quick_preset_keeps_explicit_options(image_folder, capsys):
     root, _ = image_folder
-    T.main(["--quick", "--epochs", "1", "--width", NARROW, "--batch-size", "8", "--data", str(root), "--no-progress"])
+    E.resnet34_main(["--quick", "--epochs", "1", "--width", NARROW, "--batch-size", "8", "--data", str(root), "--no-progress"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (result["model"], result["epochs"], result["width"], result["batch_size"]) == ("resnet34", 1, 8, 8)
 
@@ -327,14 +329,15 @@ def test_bf16_channels_last_compiled_run_checkpoints_and_resumes_on_the_cpu(tmp_
 @pytest.mark.parametrize("amp", [False, True])
 def test_narrow_channels_last_training_does_not_hang(amp):
     """Channels-last is the CPU default, and at widths 4 and 6 it hangs on AVX2 CPUs (torch 2.14.1's oneDNN, see
-    helpers.train.narrow_channels_last_hangs, which the command line refuses): the narrowest width it allows,
+    helpers.experiments.narrow_channels_last_hangs, which the command line refuses): the narrowest width it allows,
     8, trains a few steps with 2 threads in a child process within a time limit, in float32 and in bf16."""
     import subprocess
     import sys
 
     code = (
         "import torch\n"
-        "from helpers.train import TrainConfig, build_model, make_optimizer, prepare, train_step\n"
+        "from helpers.experiments import build_model\n"
+        "from helpers.train import TrainConfig, make_optimizer, prepare, train_step\n"
         "torch.manual_seed(0)\n"
         f"config = TrainConfig(batch_size=32, channels_last=True, amp={amp})\n"
         "model = build_model('resnet34', 8)\n"
@@ -356,15 +359,15 @@ def test_the_command_line_refuses_the_width_that_hangs_on_avx2(monkeypatch, caps
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
     monkeypatch.setenv("RESNET_DEVICE", "cpu")
     with pytest.raises(SystemExit) as exit_info:
-        T.main(["--model", "resnet34", "--width", "4", "--epochs", "1"])
+        E.resnet34_main(["--model", "resnet34", "--width", "4", "--epochs", "1"])
     assert exit_info.value.code == 2
     assert "--width: 4 with channels-last hangs" in capsys.readouterr().err
-    assert not T.narrow_channels_last_hangs("resnet34", 4, channels_last=False)
-    assert T.narrow_channels_last_hangs("resnet34", 6, channels_last=True)  # hung in 2 of 3 tries on a Zen 3
-    assert not T.narrow_channels_last_hangs("resnet34", 8, channels_last=True)
-    assert not T.narrow_channels_last_hangs("cifar_resnet20", 4, channels_last=True)
+    assert not E.narrow_channels_last_hangs("resnet34", 4, channels_last=False)
+    assert E.narrow_channels_last_hangs("resnet34", 6, channels_last=True)  # hung in 2 of 3 tries on a Zen 3
+    assert not E.narrow_channels_last_hangs("resnet34", 8, channels_last=True)
+    assert not E.narrow_channels_last_hangs("cifar_resnet20", 4, channels_last=True)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
-    assert not T.narrow_channels_last_hangs("resnet34", 4, channels_last=True)
+    assert not E.narrow_channels_last_hangs("resnet34", 4, channels_last=True)
 
 
 @pytest.mark.parametrize("config", [None, T.TrainConfig(batch_size=8)], ids=["plain loop", "the loop's settings"])
@@ -372,7 +375,7 @@ def test_seconds_per_step_times_a_copy_and_leaves_the_run_alone(config, one_thre
     model = tiny_model()
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     random_state = torch.get_rng_state()
-    seconds = T.seconds_per_step(model, 8, torch.device("cpu"), config)
+    seconds = E.seconds_per_step(model, 8, torch.device("cpu"), config)
     assert 0 < seconds < 60
     assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())  # BN statistics too
     assert torch.equal(random_state, torch.get_rng_state())  # the notebook's random stream is not consumed
@@ -389,17 +392,17 @@ def _cli(image_folder, *extra: str) -> list[str]:
 def _refused(argv, capsys) -> str:
     """Run the command line expecting a usage error; return its one error line."""
     with pytest.raises(SystemExit) as exit_:
-        T.main(argv)
+        E.resnet34_main(argv)
     assert exit_.value.code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and errors[0].startswith("python -m helpers.train: error: "), errors
+    assert len(errors) == 1 and errors[0].startswith("python -m helpers.experiments resnet34: error: "), errors
     return errors[0]
 
 
 @pytest.fixture
 def no_data_loading(monkeypatch):
     """Refusals come before the data is read (and so before anything trains)."""
-    monkeypatch.setattr(T, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
+    monkeypatch.setattr(E, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
 
 
 def test_save_result_refuses_to_overwrite_before_training_unless_asked(image_folder, tmp_path, capsys, monkeypatch):
@@ -408,11 +411,11 @@ def test_save_result_refuses_to_overwrite_before_training_unless_asked(image_fol
     committed = tmp_path / "results" / "resnet34_cifar10_cpu.json"
     committed.write_text('{"the": "real run"}')
     with monkeypatch.context() as m:
-        m.setattr(T, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
-        line = _refused(_cli(image_folder, "--save-result", "resnet34_cifar10_cpu"), capsys)
-    assert "argument --save-result:" in line and "already exists" in line and "--overwrite" in line
+        m.setattr(E, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
+        line = _refused(_cli(image_folder, "--save", "resnet34_cifar10_cpu"), capsys)
+    assert "argument --save:" in line and "already exists" in line and "--overwrite" in line
     assert committed.read_text() == '{"the": "real run"}'
-    T.main(_cli(image_folder, "--save-result", "resnet34_cifar10_cpu", "--overwrite"))
+    E.resnet34_main(_cli(image_folder, "--save", "resnet34_cifar10_cpu", "--overwrite"))
     assert json.loads(committed.read_text())["data"]["model"] == "resnet18"
 
 
@@ -425,7 +428,7 @@ def test_save_result_refuses_to_overwrite_before_training_unless_asked(image_fol
     (["--width", "0"], "argument --width: width must be a positive int, got 0"),
     (["--seed", "-1"], "argument --seed: seed must be an int >= 0"),
     (["--resume"], "argument --resume: needs --checkpoint FILE"),
-    (["--save-result", "../up"], "argument --save-result: name must be a plain file stem"),
+    (["--save", "../up"], "argument --save: name must be a plain file stem"),
 ])
 def test_every_argument_error_is_one_line_naming_the_option(image_folder, capsys, no_data_loading, extra, expected):
     assert expected in _refused(_cli(image_folder, *extra), capsys)
@@ -444,7 +447,7 @@ def test_a_bad_environment_variable_is_one_line_naming_it(image_folder, capsys, 
     monkeypatch.setenv(variable, value)
     runtime.pick_device.cache_clear()
     try:
-        assert expected in _refused(_cli(image_folder, "--save-result", "x"), capsys)
+        assert expected in _refused(_cli(image_folder, "--save", "x"), capsys)
     finally:
         runtime.pick_device.cache_clear()
 
@@ -458,25 +461,25 @@ def test_a_garbage_checkpoint_is_one_line_naming_it(image_folder, tmp_path, caps
 
 def test_missing_data_on_the_command_line_says_data_not_root(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        T.main(["--data", str(tmp_path / "nowhere"), "--width", NARROW, "--epochs", "1", "--no-progress"])
+        E.resnet34_main(["--data", str(tmp_path / "nowhere"), "--width", NARROW, "--epochs", "1", "--no-progress"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and f"--data points to '{tmp_path / 'nowhere'}', which is not an existing" in err
     assert "(or pass --data=DIR)" in err and "root=" not in err and "root points" not in err
 
 
 def test_width_acts_on_cifar_resnets(image_folder, capsys):
-    T.main(_cli(image_folder, "--model", "cifar_resnet20", "--width", "8"))
+    E.resnet34_main(_cli(image_folder, "--model", "cifar_resnet20", "--width", "8"))
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["width"] == 8 and result["params"] == sum(p.numel() for p in cifar_resnet(20, width=8).parameters())
-    assert T.build_model("cifar_resnet20").conv1.out_channels == 16 == T.default_width("cifar_resnet20")
-    assert T.build_model("resnet18").conv1.out_channels == 64
+    assert E.build_model("cifar_resnet20").conv1.out_channels == 16 == E.default_width("cifar_resnet20")
+    assert E.build_model("resnet18").conv1.out_channels == 64
 
 
 def test_a_diverged_run_exits_non_zero_and_its_json_says_so(image_folder, tmp_path, capsys, monkeypatch):
     (tmp_path / "results").mkdir()
     monkeypatch.setenv("RESNET_RESULTS_DIR", str(tmp_path / "results"))
     with pytest.raises(SystemExit) as exit_:
-        T.main(_cli(image_folder, "--lr", "1e9", "--epochs", "3", "--save-result", "blown"))
+        E.resnet34_main(_cli(image_folder, "--lr", "1e9", "--epochs", "3", "--save", "blown"))
     captured = capsys.readouterr()
     result = json.loads(captured.out.strip().splitlines()[-1])
     assert exit_.value.code == 1 and "training diverged in epoch 1" in captured.err
@@ -489,7 +492,7 @@ def test_a_diverged_run_exits_non_zero_and_its_json_says_so(image_folder, tmp_pa
 
 def test_a_checkpoint_of_another_network_is_refused_naming_each_field(image_folder, tmp_path, capsys):
     checkpoint = tmp_path / "run.pt"
-    T.main(_cli(image_folder, "--checkpoint", str(checkpoint)))
+    E.resnet34_main(_cli(image_folder, "--checkpoint", str(checkpoint)))
     capsys.readouterr()
     state = torch.load(checkpoint, weights_only=False)
     assert state["identity"] == {"model": "resnet18", "width": 8, "plain": False, "stem": "cifar",
@@ -525,14 +528,14 @@ def test_a_checkpoint_without_a_record_resumes_when_its_layers_fit(tmp_path):
 
 def test_a_fresh_run_refuses_to_replace_a_checkpoint(image_folder, tmp_path, capsys, monkeypatch):
     checkpoint = tmp_path / "run.pt"
-    T.main(_cli(image_folder, "--checkpoint", str(checkpoint)))
+    E.resnet34_main(_cli(image_folder, "--checkpoint", str(checkpoint)))
     before = checkpoint.read_bytes()
     with monkeypatch.context() as m:
-        m.setattr(T, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
+        m.setattr(E, "cifar10_loaders", lambda *a, **k: pytest.fail("loaded the data before refusing"))
         line = _refused(_cli(image_folder, "--checkpoint", str(checkpoint)), capsys)
     assert "already exists; pass --resume to continue it, or --overwrite to start over" in line
     assert checkpoint.read_bytes() == before
-    T.main(_cli(image_folder, "--checkpoint", str(checkpoint), "--overwrite", "--seed", "1"))
+    E.resnet34_main(_cli(image_folder, "--checkpoint", str(checkpoint), "--overwrite", "--seed", "1"))
     assert "Resuming" not in capsys.readouterr().out
     assert torch.load(checkpoint, weights_only=False)["config"]["seed"] == 1
 
@@ -574,13 +577,13 @@ def test_ctrl_c_prints_one_line_with_the_command_that_resumes(image_folder, tmp_
 
     monkeypatch.setattr(T, "train_epoch", interrupted_in_epoch_2)
     with pytest.raises(SystemExit) as exit_:
-        T.main(_cli(image_folder, "--checkpoint", str(checkpoint), "--epochs", "2"))
+        E.resnet34_main(_cli(image_folder, "--checkpoint", str(checkpoint), "--epochs", "2"))
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 130 and len(err) == 1
-    assert err[0].startswith(f"stopped (Ctrl-C); {checkpoint} holds 1 epoch(s); to resume: python -m helpers.train ")
+    assert err[0].startswith(f"stopped (Ctrl-C); {checkpoint} holds 1 epoch(s); to resume: python -m helpers.experiments resnet34 ")
     command = err[0].split("to resume: ")[1]
     assert command.endswith("--resume")
-    T.main(shlex.split(command)[3:])  # the printed command, run: it continues from epoch 1
+    E.resnet34_main(shlex.split(command)[4:])  # the printed command, run: it continues from epoch 1
     assert "1 of 2 epochs done" in capsys.readouterr().out
 
 
@@ -606,10 +609,10 @@ def test_a_run_that_saves_a_result_keeps_one_thread_count_and_records_it(image_f
     real_step = T.train_step
     monkeypatch.setattr(T, "train_step", lambda *a: seen.append(torch.get_num_threads()) or real_step(*a))
     try:
-        T.main(_cli(image_folder, "--epochs", "2"))
+        E.resnet34_main(_cli(image_folder, "--epochs", "2"))
         assert len(set(seen)) == 2  # without a saved result the count follows the load
         seen.clear()
-        T.main(_cli(image_folder, "--epochs", "2", "--save-result", "held"))
+        E.resnet34_main(_cli(image_folder, "--epochs", "2", "--save", "held"))
         assert len(set(seen)) == 1 and load_result("held")["threads"] == seen[0]
     finally:
         torch.set_num_threads(threads)

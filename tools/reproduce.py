@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import degradation, train
+from helpers import degradation, experiments
 from helpers.results import RESULTS_DIR_ENV
 from helpers.runtime import device_name, pick_device
 
@@ -33,7 +33,7 @@ class Experiment:
 
     name: str  # results/<name>.json
     what: str
-    cli: str  # "train" or "degradation"
+    cli: str  # its name in helpers.experiments: "resnet34" or "degradation"
     argv: tuple[str, ...]
     nets: tuple[tuple[str, int, int, int], ...]  # (model, width, batch size, epochs x images) per trained net
 
@@ -50,11 +50,11 @@ def plan(tiny: bool) -> list[Experiment]:
         return [
             Experiment(degradation.RESULT_NAME, "degradation: plain/ResNet-20/56, tiny", "degradation",
                        (*small, "--test-subset", "100", "--save"), _degradation_nets(1, 200, 32)),
-            Experiment("resnet34_cifar10", "ResNet-34 (width 8), tiny", "train",
-                       ("--model", "resnet34", "--width", "8", *small, "--save-result", "resnet34_cifar10"),
+            Experiment("resnet34_cifar10", "ResNet-34 (width 8), tiny", "resnet34",
+                       ("--model", "resnet34", "--width", "8", *small, "--save", "resnet34_cifar10"),
                        (("resnet34", 8, 32, 200),)),
-            Experiment("plain34_cifar10", "plain-34 (width 8), tiny", "train",
-                       ("--model", "resnet34", "--plain", "--width", "8", *small, "--save-result",
+            Experiment("plain34_cifar10", "plain-34 (width 8), tiny", "resnet34",
+                       ("--model", "resnet34", "--plain", "--width", "8", *small, "--save",
                         "plain34_cifar10"), (("resnet34", 8, 32, 200),)),
         ]
     full = degradation.FULL
@@ -64,10 +64,10 @@ def plan(tiny: bool) -> list[Experiment]:
     return [
         Experiment(degradation.RESULT_NAME, f"degradation: plain/ResNet-20/56, all images, {full['epochs']} epochs",
                    "degradation", deg_argv, _degradation_nets(full["epochs"], 50_000, full["batch_size"])),
-        Experiment("resnet34_cifar10", "ResNet-34 (width 64), all images, 30 epochs", "train",
-                   (*r34, "--save-result", "resnet34_cifar10"), (("resnet34", 64, 512, 30 * 50_000),)),
-        Experiment("plain34_cifar10", "plain-34 (width 64), all images, 30 epochs", "train",
-                   (*r34, "--plain", "--save-result", "plain34_cifar10"), (("resnet34", 64, 512, 30 * 50_000),)),
+        Experiment("resnet34_cifar10", "ResNet-34 (width 64), all images, 30 epochs", "resnet34",
+                   (*r34, "--save", "resnet34_cifar10"), (("resnet34", 64, 512, 30 * 50_000),)),
+        Experiment("plain34_cifar10", "plain-34 (width 64), all images, 30 epochs", "resnet34",
+                   (*r34, "--plain", "--save", "plain34_cifar10"), (("resnet34", 64, 512, 30 * 50_000),)),
     ]
 
 
@@ -81,19 +81,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     device = pick_device()
-    experiments = plan(args.tiny)
+    planned = plan(args.tiny)
     rates: dict = {}
     print(f"device: {device_name(device)}; {'TINY size (a pipeline check, not a result)' if args.tiny else 'FULL size'}")
     estimates = {}
-    for experiment in experiments:
-        estimates[experiment.name] = train.estimate_seconds(experiment.nets, device, rates)
+    for experiment in planned:
+        estimates[experiment.name] = experiments.estimate_seconds(experiment.nets, device, rates)
         print(f"  {experiment.name:<18} {experiment.what}: about {estimates[experiment.name] / 60:.1f} min "
               f"(estimated from {len(experiment.nets)} measured net(s) on this device)")
-        print(f"  {'':<18} python -m helpers.{experiment.cli} {' '.join(experiment.argv)}")
+        print(f"  {'':<18} python -m helpers.experiments {experiment.cli} {' '.join(experiment.argv)}")
     total = sum(estimates.values())
     print(f"  total: about {total / 60:.1f} min, plus data loading")
     if args.plan:
-        return {"plan": {e.name: round(estimates[e.name], 1) for e in experiments}}
+        return {"plan": {e.name: round(estimates[e.name], 1) for e in planned}}
     if device.type != "cuda" and not args.tiny:
         parser.error(f"the full size needs a CUDA GPU (estimated {total / 3600:.1f} h on {device_name(device)}); "
                      "run it on a GPU, or pass --tiny to check the pipeline here")
@@ -106,10 +106,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = ("--data", args.data) if args.data else ()
     summary = {}
     try:
-        for experiment in experiments:
+        for experiment in planned:
             start = time.perf_counter()
-            cli = train.main if experiment.cli == "train" else degradation.main
-            cli([*experiment.argv, *data])
+            experiments.main([experiment.cli, *experiment.argv, *data])
             summary[experiment.name] = round(time.perf_counter() - start, 1)
             print(f"{experiment.name}: {summary[experiment.name]:.0f} s "
                   f"(estimated {estimates[experiment.name]:.0f} s)", file=sys.stderr, flush=True)

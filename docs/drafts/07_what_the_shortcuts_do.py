@@ -173,7 +173,7 @@ print("\nA plain net is one long chain: every layer's output is the only input o
 saved = load_result("lesions_cpu")
 if saved is None:
     print(f"No saved lesion study: {result_not_found('lesions_cpu.json', results_dir())}. "
-          "`python -m helpers.shortcuts lesions --save lesions_cpu` makes one.")
+          "`python -m helpers.experiments lesions --save lesions_cpu` makes one.")
 else:
     saved_studies = {NAMES[name]: study for name, study in saved["data"]["nets"].items()}
     plot_lesions(saved_studies, title=f"saved: {made_by(saved)}, {saved['data']['images']:,} test images")
@@ -306,7 +306,7 @@ sharper, steeper = landscape_summary(landscapes)
 saved = load_result("landscape_cpu")
 if saved is None:
     print(f"No saved landscape: {result_not_found('landscape_cpu.json', results_dir())}. "
-          "`python -m helpers.shortcuts landscape --save landscape_cpu` makes one (see its --help for the grid).")
+          "`python -m helpers.experiments landscape --save landscape_cpu` makes one (see its --help for the grid).")
 else:
     saved_landscapes = {NAMES[name]: ls for name, ls in saved["data"]["nets"].items()}
     steps = len(next(iter(saved_landscapes.values()))["alphas"])
