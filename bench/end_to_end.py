@@ -3,7 +3,7 @@
 Ours: what ``python -m helpers.experiments resnet34`` runs (``cifar10_loaders`` with the whole split on the
 device and batched augmentation, ``helpers.models.resnet34(stem="cifar")``, ``helpers.train.fit``
 with its defaults for the device: channels-last on CUDA and CPU, bf16 autocast on CUDA and on CPUs
-with bf16 matrix units, ``--compile`` optional). Baseline: a
+with native bf16, AMX or AVX512-BF16, ``--compile`` optional). Baseline: a
 ``DataLoader`` over the same images with torchvision transforms (RandomCrop 32 pad 4,
 RandomHorizontalFlip, ToTensor, Normalize) in worker processes, torchvision's ``resnet34`` with the
 CIFAR stem in fp32, a plain SGD loop. Both train two epochs over the same ``--images`` training
@@ -25,7 +25,8 @@ from torch.utils.data import DataLoader
 
 from helpers.data import MEAN, STD, DeviceLoader, balanced_subset, load_cifar10
 from helpers.models import resnet34
-from helpers.runtime import device_name, pick_device, seed_everything
+from helpers.results import cpu_model
+from helpers.runtime import cpu_kind, device_name, pick_device, seed_everything
 from helpers.train import TrainConfig, fit, uses_channels_last
 
 
@@ -80,7 +81,7 @@ def main() -> None:
     baseline_rate = timed(epoch, device)
     print(json.dumps({
         "bench": "end_to_end",
-        "device": device_name(device),
+        "device": device_name(device), "cpu": cpu_model(), "cpu_kind": cpu_kind(),
         "images": int(len(labels)),
         "batch_size": batch,
         "ours": {"path": "DeviceLoader + helpers.models.resnet34 + helpers.train.fit", "compile": args.compile,

@@ -18,7 +18,8 @@ from common import ArrayDataset  # bench/common.py (the script's folder is on sy
 from torch.utils.data import DataLoader
 
 from helpers.data import MEAN, STD, DeviceLoader, load_cifar10
-from helpers.runtime import device_name, pick_device
+from helpers.results import cpu_model
+from helpers.runtime import cpu_kind, device_name, pick_device
 
 
 def images_per_second(batches, device, min_seconds: float = 2.0) -> float:
@@ -57,7 +58,7 @@ def main() -> None:
     baseline_rate = max(images_per_second(lambda: baseline, device) for _ in range(2))
     print(json.dumps({
         "bench": "loader",
-        "device": device_name(device),
+        "device": device_name(device), "cpu": cpu_model(), "cpu_kind": cpu_kind(),
         "images": len(labels),
         "batch_size": args.batch_size,
         "device_loader_images_per_s": round(ours_rate),

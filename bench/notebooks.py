@@ -14,27 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import nbformat
 
 from helpers.paths import PROJECT_ROOT, checkpoints_dir
-from helpers.runtime import device_name, pick_device
+from helpers.results import cpu_model
+from helpers.runtime import cpu_kind, device_name, pick_device
 from tools.execution import NotebookClient
 
 MODES = {"default": None, "quick": "1", "full": "0"}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run(path: Path, timeout: int) -> float:
@@ -72,7 +62,7 @@ def main() -> None:
         for written in checkpoints_dir().glob("06_*.pt"):
             written.unlink()
     print(json.dumps({"bench": "notebooks", "mode": args.mode, "seconds": seconds,
-                      "device": device_name(pick_device()), "cpu": cpu_model(), "cores": os.cpu_count(),
+                      "device": device_name(pick_device()), "cpu": cpu_model(), "cpu_kind": cpu_kind(), "cores": os.cpu_count(),
                       "date": time.strftime("%Y-%m-%d")}))
 
 

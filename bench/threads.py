@@ -120,12 +120,14 @@ def main() -> None:
 
     import torch
 
-    from helpers.runtime import device_name
+    from helpers.results import cpu_model
+    from helpers.runtime import cpu_kind, device_name
 
     results = {s: {c: measure(s, c, args.seconds) for c in ("alone", "busy", "twin")} for s in args.settings}
     print(json.dumps({"bench": "threads", "model": "cifar_resnet(20), batch 128, the loop's CPU defaults",
                       "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-                      "device": device_name(torch.device("cpu")), "torch": torch.__version__,
+                      "device": device_name(torch.device("cpu")), "cpu": cpu_model(), "cpu_kind": cpu_kind(),
+                      "torch": torch.__version__,
                       "seconds": args.seconds, "results": results}))
 
 

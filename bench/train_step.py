@@ -2,7 +2,7 @@
 
 Ours: ``helpers.models.resnet34(stem="cifar")`` run through ``helpers.train.prepare`` and
 ``helpers.train.train_step`` with the loop's defaults for the device (channels-last on CUDA and CPU,
-bf16 autocast on CUDA and on CPUs with bf16 matrix units; ``torch.compile`` with ``--compile``;
+bf16 autocast on CUDA and on CPUs with native bf16, AMX or AVX512-BF16; ``torch.compile`` with ``--compile``;
 Nesterov SGD with label smoothing). Baseline: torchvision's
 ``resnet34`` with the same CIFAR stem, fp32, contiguous tensors, ``SGD`` and plain cross-entropy,
 the loop a tutorial would write. Same device, batch and random input; the two alternate in rounds
@@ -21,7 +21,8 @@ from common import timed, torchvision_resnet34_cifar  # bench/common.py
 from torch import nn
 
 from helpers.models import resnet34
-from helpers.runtime import device_name, pick_device, seed_everything
+from helpers.results import cpu_model
+from helpers.runtime import cpu_kind, device_name, pick_device, seed_everything
 from helpers.train import TrainConfig, make_optimizer, prepare, train_step, uses_amp, uses_channels_last
 
 
@@ -85,7 +86,7 @@ def main() -> None:
     ours_rate, baseline_rate = statistics.median(ours_rates), statistics.median(baseline_rates)
     print(json.dumps({
         "bench": "train_step",
-        "device": device_name(device),
+        "device": device_name(device), "cpu": cpu_model(), "cpu_kind": cpu_kind(),
         "batch_size": batch,
         "steps_per_round": steps,
         "rounds": args.rounds,
