@@ -82,6 +82,7 @@ bench: install
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/train_step.py
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/quick.py
 
 # On a GPU: every full-size result (python -m tools.reproduce; it refuses the full size on a CPU).
 results: install

@@ -425,11 +425,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m helpers.degradati
         args.save = SAVE_NAMES[args.experiment]
     nets = EXPERIMENTS[args.experiment]
     if args.nets is not None:
-        unknown = [name for name in args.nets if name not in nets]
-        if unknown or len(set(args.nets)) != len(args.nets):
+        by_lower = {name.lower(): name for name in nets}  # resnet-56 names ResNet-56
+        chosen = [by_lower.get(name.lower()) for name in args.nets]
+        if None in chosen or len(set(chosen)) != len(chosen):
             parser.error(f"--nets must name distinct nets of the {args.experiment} experiment ({', '.join(nets)}), "
                          f"got {' '.join(args.nets)}")
-        nets = tuple(args.nets)
+        nets = tuple(chosen)
     argv = sys.argv[1:] if argv is None else list(argv)
     amp = {"auto": None, "on": True, "off": False}[args.amp]
     # Every refusal comes here, before any data is read or anything trains: one line each, exit 2.

@@ -224,11 +224,15 @@ def check_save(parser: argparse.ArgumentParser, name: str | None, overwrite: boo
 
 # --------------------------------------------------------------------------- the ResNet-34 run (notebook 06)
 
-#: The CPU demo: the real 34-layer network at a quarter of the width (1.3M parameters), three epochs
-#: over all 50,000 training images at batch 128 (two epochs gave 69.85% in 157 s on the 2-core Xeon with
-#: bf16 units, 2026-11-29; see the README for the measured three). It shows the pipeline end to end;
-#: it is not the real run (width 64, 30 epochs, a GPU).
-RESNET34_QUICK = dict(model="resnet34", width=16, epochs=3, batch_size=128, lr=0.2, train_subset=None)
+#: The CPU demo (``--quick``): ResNet-18 at a quarter of the width (16 channels in the first stage, 0.7M
+#: parameters), three epochs over all 50,000 training images at batch 128, on every device. Chosen by
+#: measurement (bench/quick.py, whole process, 2026-12-05, a 2-core AMD EPYC Zen 4 with AVX512-BF16 that
+#: ran ResNet-34 at 59 images/s): 76.2% in 155 s with bf16 autocast, 76.5% in 233 s in fp32, the arithmetic
+#: of CPUs without bf16 units. ResNet-34 at width 16 (the earlier preset: 75.4-76.1% in earlier runs, see
+#: the README) trains at about half ResNet-18's speed per image (563 vs 1,075 images/s in bf16, 364 vs 732
+#: in fp32, training steps on that CPU), so it needs over 200 s even with bf16 there. The demo shows the pipeline end to end; it is not the real run (ResNet-34 at
+#: width 64, many epochs: the saved CPU run, or a GPU).
+RESNET34_QUICK = dict(model="resnet18", width=16, epochs=3, batch_size=128, lr=0.2, train_subset=None)
 
 
 def resnet34_main(argv: list[str] | None = None, prog: str = "python -m helpers.experiments resnet34") -> dict[str, Any]:
@@ -250,8 +254,8 @@ def resnet34_main(argv: list[str] | None = None, prog: str = "python -m helpers.
                              "--overwrite to start it over)")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     parser.add_argument("--quick", action="store_true",
-                        help="the CPU demo: ResNet-34 at width 16, 3 epochs (218 s wall, 76.1%%, on a 2-core "
-                             "Xeon with bf16 units; 300 s in fp32 on a 2-core AMD EPYC Zen 4)")
+                        help="the CPU demo: ResNet-18 at width 16, 3 epochs (about 76%% in 155 s wall with bf16, "
+                             "233 s in fp32, on a 2-core AMD EPYC Zen 4; bench/quick.py measures yours)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast (auto: on CUDA and on CPUs with native bf16, AMX or AVX512-BF16)")
@@ -356,6 +360,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         "epochs": trained,  # the epochs actually trained (fewer than asked when the run diverged)
         "diverged": history.diverged,
         "batch_size": args.batch_size,
+        "train_images": train_loader.num_images,
         "test_acc": round(history.test_acc[-1], 4),
         "test_images": test_loader.num_images,
         # the first epoch pays for warm-up (and compilation): leave it out when there are others
@@ -374,7 +379,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
         logits, labels = predict(model, test_loader, uses_amp(config, device))
         confusion = confusion_matrix(labels, logits.argmax(1))
         command = command_line(parser.prog, argv)
-        save_result(args.save, {**result, "train_images": train_loader.num_images, "config": asdict(config),
+        save_result(args.save, {**result, "config": asdict(config),
                                        "history": json_ready(history.to_dict()), "confusion_matrix": confusion.tolist(),
                                        "per_class_accuracy": per_class_accuracy(confusion).tolist()},
                     command=command, device=result["device"], origin=origin, overwrite=args.overwrite,

@@ -246,7 +246,7 @@ def test_save_refuses_to_overwrite_before_training_unless_asked(batches_dir, tmp
     root, _ = batches_dir
     (tmp_results / "degradation_cpu.json").write_text('{"the": "real run"}')
     argv = ["--data", str(root), "--epochs", "1", "--batch-size", "16", "--train-subset", "32", "--test-subset", "10",
-            "--nets", "ResNet-20", "--no-progress", "--save", "degradation_cpu"]
+            "--nets", "resnet-20", "--no-progress", "--save", "degradation_cpu"]  # any case names ResNet-20
     with monkeypatch.context() as m:
         m.setattr(D, "run_experiment", lambda *a, **k: pytest.fail("trained before refusing"))
         with pytest.raises(SystemExit) as exit_:

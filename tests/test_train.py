@@ -232,9 +232,13 @@ def test_a_gpu_sized_run_off_cuda_needs_allow_long(image_folder, capsys, monkeyp
 
 def test_quick_preset_keeps_explicit_options(image_folder, capsys):
     root, _ = image_folder
-    E.resnet34_main(["--quick", "--epochs", "1", "--width", NARROW, "--batch-size", "8", "--data", str(root), "--no-progress"])
+    argv = ["--quick", "--epochs", "1", "--width", NARROW, "--batch-size", "8", "--data", str(root), "--no-progress"]
+    E.resnet34_main(argv)
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (result["model"], result["epochs"], result["width"], result["batch_size"]) == ("resnet34", 1, 8, 8)
+    assert (result["model"], result["epochs"], result["width"], result["batch_size"]) == ("resnet18", 1, 8, 8)
+    E.resnet34_main([*argv, "--model", "resnet34"])  # the preset's net, too, gives way to an explicit one
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (result["model"], result["epochs"], result["train_images"]) == ("resnet34", 1, 40)
 
 
 def test_resume_refuses_another_data_size_and_fewer_epochs(tmp_path):
