@@ -22,3 +22,18 @@ Underneath: ``train`` (the one training loop), ``experiments`` (every experiment
 and run-time estimates: ``python -m helpers.experiments NAME``), ``arguments`` (argument checks, used by
 every module), ``paths`` (where data, results and checkpoints live, used by ``data`` and ``results``).
 """
+
+
+def _figures_carry_alt_text() -> None:
+    """Inside a Jupyter kernel, make every matplotlib figure's output carry alt text (helpers.alt_text);
+    elsewhere (tests, command lines) do nothing and import nothing."""
+    import sys
+
+    if "ipykernel" not in sys.modules:
+        return
+    from helpers.alt_text import register
+
+    register()
+
+
+_figures_carry_alt_text()

@@ -1,0 +1,36 @@
+"""Sphinx configuration of the book (``make book``; tools/book.py arranges the sources and calls sphinx-build).
+
+Sphinx + MyST-NB renders the committed notebooks with their outputs and never executes them; Furo gives
+navigation (previous/next, a sidebar), search and a layout that reads on a phone; sphinx-mathjax-offline
+ships MathJax with the book so that equations render without the internet.
+"""
+from __future__ import annotations
+
+project = "Residual Networks, cell by cell"
+author = "the course authors"
+copyright = "the course authors"
+
+extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]  # the last is its module name, with dashes
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+html_theme = "furo"
+html_title = project
+html_static_path: list[str] = []
+html_copy_source = False
+html_show_sourcelink = False
+
+# The notebooks as committed: outputs shown, nothing re-executed (no kernel, no torch needed to build).
+nb_execution_mode = "off"
+nb_merge_streams = True
+# A solution cell is tagged hide-input by tools/book.py: its code sits behind this toggle, closed.
+nb_code_prompt_show = "Show solution"
+nb_code_prompt_hide = "Hide solution"
+# An explorer's output also carries its first state as a PNG with alt text: a page without a kernel shows it.
+nb_mime_priority_overrides = [
+    ("html", "application/vnd.jupyter.widget-view+json", None),
+    ("html", "image/png", 5),
+]
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+
+# Alt text: MyST-NB copies an output's metadata["image/png"]["alt"] (helpers.alt_text writes it) into <img alt>.
