@@ -50,6 +50,9 @@ def _describe_axes(ax) -> str:
     if title:
         parts.append(f"panel '{title}'")
     xlabel, ylabel = _text(ax.get_xlabel()), _text(ax.get_ylabel())
+    if not ylabel:  # a panel that shares its y axis with a labelled one (sharey=True labels the first only)
+        ylabel = next((_text(other.get_ylabel()) for other in ax.get_shared_y_axes().get_siblings(ax)
+                       if _text(other.get_ylabel())), "")
     if xlabel or ylabel:
         parts.append(f"x: {xlabel or 'unlabelled'}, y: {ylabel or 'unlabelled'}"
                      + (" (log scale)" if ax.get_yscale() == "log" else ""))
