@@ -125,7 +125,7 @@ def build_explorer(
             box.still = (png, still_alt(fig, summary(numbers)))
         with output:
             output.clear_output(wait=True)
-            display(Image(data=png, format="png"))
+            display(Image(data=png, format="png"), metadata={"image/png": {"alt": still_alt(fig, summary(numbers))}})
         numbers_line.value = summary(numbers)
         return numbers
 
