@@ -55,7 +55,7 @@ def _describe_axes(ax) -> str:
                        if _text(other.get_ylabel())), "")
     if xlabel or ylabel:
         parts.append(f"x: {xlabel or 'unlabelled'}, y: {ylabel or 'unlabelled'}"
-                     + (" (log scale)" if ax.get_yscale() == "log" else ""))
+                     + (" (log scale)" if ax.get_yscale() == "log" and "log" not in ylabel else ""))
     percent = _is_percent(ylabel)
     lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
     named = [line for line in lines if not str(line.get_label()).startswith("_")]
@@ -94,7 +94,13 @@ def describe(fig: Figure) -> str:
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     suptitle = _text(fig._suptitle.get_text()) if getattr(fig, "_suptitle", None) is not None else ""
     panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"]
-    described = [d for d in (_describe_axes(ax) for ax in panels) if d]
+    described = []
+    for text in (_describe_axes(ax) for ax in panels):  # a grid of untitled pictures: one sentence, with a count
+        if text and described and described[-1][0] == text:
+            described[-1][1] += 1
+        elif text:
+            described.append([text, 1])
+    described = [text if n == 1 else f"{n} panels, each: {text}" for text, n in described]
     head = f"Figure: {suptitle}" if suptitle else "Figure"
     if len(panels) > 1:
         head += f", {len(panels)} panels"
@@ -149,9 +155,11 @@ def register(shell=None) -> bool:
         shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    matplotlib.get_backend()  # resolve the backend now: the inline backend sets its own PNG formatter when it loads
+    # Load the backend now: the inline backend installs its own PNG formatter when it loads, which would
+    # otherwise happen in the cell that draws the first figure, after this formatter, and replace it there.
+    getattr(plt, "_get_backend_mod", plt.get_backend)()
     png = shell.display_formatter.formatters["image/png"]
 
     def install(*_: Any) -> None:
