@@ -107,6 +107,12 @@ def test_page_in_chromium(browser, built, name):
         bad = [(src[:60], alt) for src, alt in images if is_placeholder(alt, src)]
         assert not bad, f"images on {name} without real alt text: {bad}"
 
+        if name == "03_residual_blocks":  # the issue's evidence: the real-scale degradation figure, with its alt text
+            figure = page.locator('img[alt*="Real scale"]').first
+            figure.scroll_into_view_if_needed()
+            figure.screenshot(path=str(SHOTS / f"{name}-real-scale-figure.png"))
+            print(f"03's real-scale figure, alt text: {figure.get_attribute('alt')}")
+
         if name != "index":
             visible_code = page.eval_on_selector_all(
                 "pre", "pres => pres.filter(p => p.checkVisibility()).map(p => p.innerText).join('\\n')")
