@@ -24,11 +24,8 @@ nb_merge_streams = True
 # A solution cell is tagged hide-input by tools/book.py: its code sits behind this toggle, closed.
 nb_code_prompt_show = "Show solution"
 nb_code_prompt_hide = "Hide solution"
-# An explorer's output also carries its first state as a PNG with alt text: a page without a kernel shows it.
-nb_mime_priority_overrides = [
-    ("html", "application/vnd.jupyter.widget-view+json", None),
-    ("html", "image/png", 5),
-]
+# Explorers: the committed notebooks hold each one's first state as a still PNG with alt text, and a line that
+# the live version runs in JupyterLab (helpers.widgets + tools.authoring); no widget state to render here.
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
