@@ -2,7 +2,8 @@
 nothing else (instructor and maintainer tooling lives in ``tools/`` beside this package).
 
 Import what you need explicitly, e.g. ``from helpers.models import resnet34``; the package itself
-imports nothing heavy.
+imports nothing heavy, except inside a Jupyter kernel: there it makes every matplotlib figure's output
+carry alt text generated from the figure's data (``alt_text``; the static book shows it as ``<img alt>``).
 
 Which notebook uses which module (each also uses ``runtime``, and its own ``checks.nbNN``):
 
