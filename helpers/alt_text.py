@@ -57,7 +57,7 @@ def _describe_axes(ax) -> str:
         parts.append(f"x: {xlabel or 'unlabelled'}, y: {ylabel or 'unlabelled'}"
                      + (" (log scale)" if ax.get_yscale() == "log" and "log" not in ylabel else ""))
     percent = _is_percent(ylabel)
-    lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 1] if ax.axison else []  # a diagram's lines are strokes
     named = [line for line in lines if not str(line.get_label()).startswith("_")]
     for line in (named or lines)[:MAX_LINES_PER_AXES]:
         x, y = list(line.get_xdata()), list(line.get_ydata())
@@ -94,6 +94,15 @@ def describe(fig: Figure) -> str:
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     suptitle = _text(fig._suptitle.get_text()) if getattr(fig, "_suptitle", None) is not None else ""
     panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    head = f"Figure: {suptitle}" if suptitle else "Figure"
+    if len(panels) > 1:
+        head += f", {len(panels)} panels"
+    pictures = [ax for ax in panels if ax.get_images() and not ax.get_lines()]
+    if len(pictures) > 2 and len(pictures) == len(panels):  # a grid of pictures: their size and titles, once
+        shapes = sorted({"{} x {}".format(*ax.get_images()[0].get_array().shape[:2]) for ax in panels})
+        titles = [_text(ax.get_title()) for ax in panels if _text(ax.get_title())]
+        return (f"{head}: {len(panels)} images of {' or '.join(shapes)} pixels"
+                + (f", titled {', '.join(titles)}" if titles else "") + ".")
     described = []
     for text in (_describe_axes(ax) for ax in panels):  # a grid of untitled pictures: one sentence, with a count
         if text and described and described[-1][0] == text:
@@ -101,9 +110,6 @@ def describe(fig: Figure) -> str:
         elif text:
             described.append([text, 1])
     described = [text if n == 1 else f"{n} panels, each: {text}" for text, n in described]
-    head = f"Figure: {suptitle}" if suptitle else "Figure"
-    if len(panels) > 1:
-        head += f", {len(panels)} panels"
     if not described:
         return head + "."
     return head + ". " + ". ".join(d[0].upper() + d[1:] for d in described) + "."

@@ -6,6 +6,7 @@ import base64
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -38,7 +39,9 @@ def test_the_saved_degradation_figure_states_every_nets_final_mean_error():
     runs = {"plain-20": {"epoch": [1, 2], "train_error": [0.4, 0.2], "test_error": [0.45, 0.25]},
             "plain-56": {"epoch": [1, 2], "train_error": [0.6, 0.5], "test_error": [0.62, 0.55]}}
     seeds = {"runs": [runs, {k: {**v, "train_error": [e + 0.02 for e in v["train_error"]]} for k, v in runs.items()}]}
-    alt = alt_text.alt_of(plot_seeds(seeds, "degradation"))
+    fig = plot_seeds(seeds, "degradation")
+    alt = alt_text.alt_of(fig)
+    plt.close(fig)  # a pyplot figure: leave none open for the next test
     assert "plain-56 ends at 51.0%" in alt and "plain-20 ends at 21.0%" in alt  # train error, mean of 2 seeds
     assert "plain-56 ends at 55.0%" in alt  # test error
 
@@ -75,3 +78,19 @@ def test_register_puts_the_alt_text_into_the_png_outputs_metadata():
     assert base64.b64decode(data["image/png"])[:4] == b"\x89PNG"
     assert "plain-56 ends at 52.9%" in metadata["image/png"]["alt"]
     assert {name for name, _ in shell.hooks} == {"pre_run_cell", "post_execute"}
+
+
+def test_a_grid_of_pictures_is_one_sentence_and_a_diagram_describes_itself():
+    fig, axes = plt.subplots(1, 3)
+    for ax, name in zip(axes, ("cat", "dog", "ship"), strict=True):
+        ax.imshow([[0, 1], [1, 0]])
+        ax.set_title(name)
+    alt = alt_text.describe(fig)
+    plt.close(fig)
+    assert alt == "Figure, 3 panels: 3 images of 2 x 2 pixels, titled cat, dog, ship."
+    from helpers.figures import block_diagram
+
+    fig = block_diagram(56)
+    alt = alt_text.alt_of(fig)
+    plt.close(fig)
+    assert "70,400 parameters" in alt and "73,984 parameters" in alt and "1x1 conv to 256 channels" in alt
