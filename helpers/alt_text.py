@@ -73,13 +73,10 @@ def _describe_axes(ax) -> str:
     if len(named or lines) > MAX_LINES_PER_AXES:
         parts.append(f"and {len(named or lines) - MAX_LINES_PER_AXES} more lines")
     bars = [patch for container in ax.containers for patch in getattr(container, "patches", [])]
-    if bars:
-        labels = [_text(t.get_text()) for t in ax.get_xticklabels()]
-        values = []
-        for i, bar in enumerate(bars[:MAX_BARS]):
-            name = labels[i] if i < len(labels) and labels[i] else f"bar {i + 1}"
-            values.append(f"{name} {_number(bar.get_height(), percent)}")
-        parts.append(f"{len(bars)} bars: " + ", ".join(values) + (", ..." if len(bars) > MAX_BARS else ""))
+    if bars:  # each bar by where it stands on the x axis, then its height
+        values = [f"{_number(bar.get_x() + bar.get_width() / 2)}: {_number(bar.get_height(), percent)}"
+                  for bar in bars[:MAX_BARS]]
+        parts.append(f"{len(bars)} bars (x: height): " + ", ".join(values) + (", ..." if len(bars) > MAX_BARS else ""))
     images = ax.get_images()
     if images:
         shape = images[0].get_array().shape
