@@ -73,10 +73,15 @@ def _describe_axes(ax) -> str:
     if len(named or lines) > MAX_LINES_PER_AXES:
         parts.append(f"and {len(named or lines) - MAX_LINES_PER_AXES} more lines")
     bars = [patch for container in ax.containers for patch in getattr(container, "patches", [])]
-    if bars:  # each bar by where it stands on the x axis, then its height
-        values = [f"{_number(bar.get_x() + bar.get_width() / 2)}: {_number(bar.get_height(), percent)}"
-                  for bar in bars[:MAX_BARS]]
-        parts.append(f"{len(bars)} bars (x: height): " + ", ".join(values) + (", ..." if len(bars) > MAX_BARS else ""))
+    if bars:  # each bar by its tick label where one stands at its centre (class names), else by its x; then its height
+        ticks = {round(float(x), 6): _text(t.get_text()) for x, t in zip(ax.get_xticks(), ax.get_xticklabels(), strict=False)}
+
+        def name(bar) -> str:
+            centre = bar.get_x() + bar.get_width() / 2
+            return ticks.get(round(centre, 6)) or _number(centre)
+
+        values = [f"{name(bar)}: {_number(bar.get_height(), percent)}" for bar in bars[:MAX_BARS]]
+        parts.append(f"{len(bars)} bars: " + ", ".join(values) + (", ..." if len(bars) > MAX_BARS else ""))
     images = ax.get_images()
     if images:
         shape = images[0].get_array().shape

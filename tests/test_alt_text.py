@@ -94,3 +94,15 @@ def test_a_grid_of_pictures_is_one_sentence_and_a_diagram_describes_itself():
     alt = alt_text.alt_of(fig)
     plt.close(fig)
     assert "70,400 parameters" in alt and "73,984 parameters" in alt and "1x1 conv to 256 channels" in alt
+
+
+def test_bars_are_named_by_their_tick_label_or_position():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.bar(range(3), [91.5, 80.0, 70.25])
+    ax.set_xticks(range(3), ["cat", "dog", "ship"])
+    ax.set_ylabel("accuracy (%)")
+    assert "3 bars: cat: 91.5%, dog: 80.0%, ship: 70.2%" in alt_text.describe(fig)
+    fig = Figure()
+    fig.subplots().bar([0, 5, 10], [1, 27, 351])
+    assert "3 bars: 0: 1, 5: 27, 10: 351" in alt_text.describe(fig)
