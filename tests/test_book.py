@@ -20,7 +20,8 @@ from tools import book
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("CI_LOG_DIR") or ROOT / "ci-logs") / "book"
-PAGES = ["index", *(path.stem for path in book.notebooks())]
+NOTEBOOK_PAGES = [path.stem for path in book.notebooks()]
+PAGES = ["index", *NOTEBOOK_PAGES, "search"]  # search: Sphinx's search page, which a reader uses offline too
 PLACEHOLDERS = {"", "image", "png", "img", "figure", "picture", "output", "none", "alt"}
 
 
@@ -64,7 +65,7 @@ def solution_lines(name: str) -> list[str]:
 
 def test_landing_page_has_the_table_with_run_times_and_links(built):
     index = (built / "index.html").read_text()
-    for name in PAGES[1:]:
+    for name in NOTEBOOK_PAGES:
         assert f'href="{name}.html"' in index, f"the landing page does not link to {name}"
     assert "quick mode" in index and re.search(r"\b\d+ s\b", index), "the notebook table with run times is missing"
 
@@ -113,7 +114,13 @@ def test_page_in_chromium(browser, built, name):
             figure.screenshot(path=str(SHOTS / f"{name}-real-scale-figure.png"))
             print(f"03's real-scale figure, alt text: {figure.get_attribute('alt')}")
 
-        if name != "index":
+        if name == "search":  # the search works offline: a word from 05 finds 05's page
+            page.goto(path.as_uri() + "?q=bottleneck", wait_until="load")
+            page.wait_for_selector("#search-results li a", timeout=15_000)
+            found = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.getAttribute('href'))")
+            assert any("05_bottleneck" in href for href in found), f"searching 'bottleneck' found {found}"
+
+        if name in NOTEBOOK_PAGES:
             visible_code = page.eval_on_selector_all(
                 "pre", "pres => pres.filter(p => p.checkVisibility()).map(p => p.innerText).join('\\n')")
             assert "BEGIN SOLUTION" not in visible_code, f"a solution is in plain view on {name}"
