@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 INSTRUCTOR_STAMP := $(VENV)/.installed-instructor
 PORT   ?= 8888
 
-.PHONY: install install-instructor lab lab-masters test test-default-mode student grade grade-roundtrip figures bench results \
+.PHONY: install install-instructor lab lab-masters test test-default-mode student grade grade-roundtrip figures bench results book \
 	clean-cache help
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make test-default-mode  the prose check in make lab's CPU mode on 01, 02, 04, 05, 07 (CI: 01, 02, 05)"
 	@echo "make student  write or update the student edition (solutions stubbed) in student/; keeps edited notebooks"
 	@echo "make grade-roundtrip  the nbgrader round trip on every notebook (CI runs it on 00 and 01)"
+	@echo "make book     the static HTML book from the committed notebooks: _build/book/html/index.html"
 	@echo "make figures  regenerate figures/ from code"
 	@echo "make bench    run the benchmarks in bench/ (JSON on stdout)"
 	@echo "make results  every full-size experiment on a GPU, into results/ (prints its plan first)"
@@ -74,6 +75,10 @@ grade-roundtrip: install-instructor
 # The prose check in the mode make lab gives on a CPU, for all five notebooks that run full size there (CI: 01, 02, 05).
 test-default-mode: install-instructor
 	RESNET_DEFAULT_MODE_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_notebook_prose.py
+
+# The notebooks as committed, as a static HTML book (Sphinx + MyST-NB + Furo; nothing is executed).
+book: install-instructor
+	$(BIN)/python -m tools.book
 
 figures: install
 	$(BIN)/python -m helpers.figures figures

@@ -2,7 +2,8 @@
 nothing else (instructor and maintainer tooling lives in ``tools/`` beside this package).
 
 Import what you need explicitly, e.g. ``from helpers.models import resnet34``; the package itself
-imports nothing heavy.
+imports nothing heavy, except inside a Jupyter kernel: there it makes every matplotlib figure's output
+carry alt text generated from the figure's data (``alt_text``; the static book shows it as ``<img alt>``).
 
 Which notebook uses which module (each also uses ``runtime``, and its own ``checks.nbNN``):
 
@@ -22,3 +23,18 @@ Underneath: ``train`` (the one training loop), ``experiments`` (every experiment
 and run-time estimates: ``python -m helpers.experiments NAME``), ``arguments`` (argument checks, used by
 every module), ``paths`` (where data, results and checkpoints live, used by ``data`` and ``results``).
 """
+
+
+def _figures_carry_alt_text() -> None:
+    """Inside a Jupyter kernel, make every matplotlib figure's output carry alt text (helpers.alt_text);
+    elsewhere (tests, command lines) do nothing and import nothing."""
+    import sys
+
+    if "ipykernel" not in sys.modules:
+        return
+    from helpers.alt_text import register
+
+    register()
+
+
+_figures_carry_alt_text()

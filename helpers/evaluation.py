@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from helpers.alt_text import alt_of
 from helpers.arguments import integer
 from helpers.data import CLASSES
 from helpers.figures import figure_png
@@ -177,10 +178,11 @@ class LiveCurves:
         title = self.title + (f" (epoch {done} of {self.epochs})" if self.epochs else "")
         fig = plot_histories({"": history}, title=title, epochs=self.epochs)
         image = Image(data=figure_png(fig, dpi=self.dpi), format="png")
+        alt = {"image/png": {"alt": alt_of(fig)}}  # what the curves show, from their data (helpers.alt_text)
         plt.close(fig)  # the PNG is what is shown; no second copy at the end of the cell
         if self.handle is None:
-            self.handle = display(image, display_id=True)
+            self.handle = display(image, display_id=True, metadata=alt)
         else:
-            self.handle.update(image)
+            self.handle.update(image, metadata=alt)
         self.updates += 1
 

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
 from torch import nn
 
+from helpers.alt_text import attach
 from helpers.arguments import integer
 from helpers.flops import (
     basic_block_cost,
@@ -194,7 +195,14 @@ def network_diagram(model: ResNet | None = None, *, input_size: int = 224, title
     if any(legend_done.values()):
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    return fig
+    stages = []
+    for header, _, items in columns:
+        blocks = [it for it in items if it[0] == "block"]
+        shortcuts = sorted({it[2] for it in blocks if it[2] != "none"})
+        convs = [text for it in items for text in ([it[1]] if it[0] == "box" else it[1])]
+        stages.append(" ".join(header.split()) + f": {len(blocks)} blocks" * bool(blocks)
+                      + f" of {', '.join(dict.fromkeys(convs))}" + (f"; shortcuts: {', '.join(shortcuts)}" if shortcuts else ""))
+    return attach(fig, f"Diagram of {ax.get_title()}, drawn top to bottom, one column per stage. " + ". ".join(stages) + ".")
 
 
 def block_diagram(size: int = 56) -> plt.Figure:
@@ -242,7 +250,10 @@ def block_diagram(size: int = 56) -> plt.Figure:
         ax.axis("off")
     fig.suptitle(f"Basic block vs bottleneck at {size}x{size}: about the same cost, 4x the channels", fontsize=11)
     fig.tight_layout()
-    return fig
+    described = [f"{title}: " + ", then ".join(f"{k}x{k} conv to {c_out} channels" for _, c_out, k in layers)
+                 + f", plus the identity shortcut; {cost.params:,} parameters, {cost.macs / 1e6:.0f}M multiply-adds"
+                 for title, layers, cost in blocks]
+    return attach(fig, f"Diagram: basic block vs bottleneck at {size}x{size}, side by side. " + ". ".join(described) + ".")
 
 
 #: file name in figures/ -> the function that draws it

@@ -22,8 +22,10 @@ tools).
 """
 from __future__ import annotations
 
+import base64
 import html
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +35,7 @@ from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from helpers import alt_text
 from helpers.arguments import integer
 from helpers.convolution import conv_output_size
 from helpers.diagnostics import (
@@ -62,9 +65,19 @@ __all__ = [
 View = Callable[..., "tuple[Figure, dict[str, Any]]"]
 
 
-def show_figure(fig: Figure) -> None:
-    """Display a view's figure in the notebook as a PNG, whatever the matplotlib backend."""
-    display(Image(data=figure_png(fig), format="png"))
+def show_figure(fig: Figure, alt: str | None = None) -> None:
+    """Display a view's figure in the notebook as a PNG, whatever the matplotlib backend, with its alt text
+    (``alt``, else described from the figure's data) in the output's metadata."""
+    alt_text.show_figure(fig, alt)
+
+
+LIVE_LINE = "The live version of this explorer, with its sliders, runs in JupyterLab (run this cell there)."
+
+
+def still_alt(fig: Figure, summary_html: str) -> str:
+    """Alt text of an explorer's still figure: what the figure plots, then the explorer's own line of numbers."""
+    numbers = re.sub(r"<[^>]+>", "", summary_html)
+    return f"{alt_text.alt_of(fig)} Measured: {html.unescape(numbers)}"
 
 
 STATIC_ENV = "RESNET_STATIC_EXPLORERS"
@@ -78,8 +91,10 @@ def static_explorers() -> bool:
 def show_still(view: View, summary: Callable[[dict[str, Any]], str], **values: Any) -> None:
     """An explorer without widgets: ``view(**values)``'s figure and the summary line, as plain outputs."""
     fig, numbers = view(**values)
-    show_figure(fig)
-    display(HTML(summary(numbers)))
+    line = summary(numbers)
+    show_figure(fig, still_alt(fig, line))
+    display(HTML(line))
+    display(HTML(f"<p><i>{LIVE_LINE}</i></p>"))
 
 
 def build_explorer(
@@ -106,21 +121,37 @@ def build_explorer(
         values = {key: control.value for key, control in controls.items()}
         fig, numbers = view(**values)
         png = figure_png(fig)
+        if not hasattr(box, "still"):  # the first state: what a page without a kernel shows (the book)
+            box.still = (png, still_alt(fig, summary(numbers)))
         with output:
             output.clear_output(wait=True)
-            display(Image(data=png, format="png"))
+            display(Image(data=png, format="png"), metadata={"image/png": {"alt": still_alt(fig, summary(numbers))}})
         numbers_line.value = summary(numbers)
         return numbers
 
     for control in controls.values():
         control.observe(redraw, names="value")
     parts = [widgets.HTML(caption)] if caption else []
-    box = widgets.VBox([*parts, widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
+    box = _ExplorerBox([*parts, widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
                         output, numbers_line])
     box.add_class(f"explorer-{name}")
     box.controls, box.output, box.numbers_line, box.redraw = dict(controls), output, numbers_line, redraw
     redraw()
     return box
+
+
+class _ExplorerBox(widgets.VBox):
+    """A VBox whose display also carries the first state as a PNG with its alt text: JupyterLab shows the
+    widget; a page without a kernel (the book, an exported notebook) can show the still picture instead."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        still = getattr(self, "still", None)
+        if data is None or still is None:
+            return data
+        png, alt = still
+        data = {**data, "image/png": base64.b64encode(png).decode("ascii")}
+        return data, {"image/png": {"alt": alt}}
 
 
 def toggle(label: str, value: bool, tooltip: str) -> widgets.ToggleButton:

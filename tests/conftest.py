@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,34 @@ def _isolate_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     # a notebook setup cell executed in-process (test_exercises) declares a GPU-sized full mode: not for the next test
     monkeypatch.setattr(runtime, "_full_needs_gpu", False)
+
+
+# --------------------------------------------------------------------------- headless chromium (browser tests)
+
+def chromium_path() -> str | None:
+    """``$CHROMIUM`` if set, else Debian's ``chromium`` (or a similar name) on the PATH."""
+    if os.environ.get("CHROMIUM"):
+        return shutil.which(os.environ["CHROMIUM"])
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright (tests/test_browser.py, tests/test_book.py). Skipped, with the
+    reason, when Playwright or chromium is missing; Playwright's own browser download is never used."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -r requirements-instructor.txt)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("chromium not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -86,6 +86,19 @@ def test_authoring_writes_notebooks_without_widget_state(tmp_path):
     assert written.cells[1].outputs[0]["data"] == {"text/plain": authoring.EXPLORER_PLACEHOLDER}
 
 
+def test_an_explorers_still_figure_and_the_live_line_are_kept(tmp_path):
+    """Issue 27: the book (no kernel) shows an explorer as its first state, with alt text, and says where it runs live."""
+    nb = authoring.parse_percent(DRAFT)
+    nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={
+        authoring.WIDGET_VIEW: {"model_id": "m1", "version_major": 2, "version_minor": 0}, "text/plain": "VBox(...)",
+        "image/png": "iVBORw0KGgo="}, metadata={"image/png": {"alt": "Figure: activation std per block"}})]
+    authoring.strip_widget_state(nb)
+    still, note = nb.cells[1].outputs
+    assert still["data"] == {"image/png": "iVBORw0KGgo="}
+    assert still["metadata"]["image/png"]["alt"] == "Figure: activation std per block"
+    assert "live version" in note["data"]["text/plain"] and "JupyterLab" in note["data"]["text/plain"]
+
+
 def test_authoring_command_line_mistakes_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         authoring.main([str(tmp_path / "missing.py"), str(tmp_path / "out.ipynb")])

@@ -48,32 +48,7 @@ pytestmark = pytest.mark.slow
 
 
 # --------------------------------------------------------------------------- the browser
-
-def chromium_path() -> str | None:
-    """``$CHROMIUM`` if set, else Debian's ``chromium`` (or a similar name) on the PATH."""
-    if os.environ.get("CHROMIUM"):
-        return shutil.which(os.environ["CHROMIUM"])
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-instructor.txt)")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("chromium not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+# The `browser` fixture (headless chromium through Playwright) is in tests/conftest.py, shared with test_book.py.
 
 
 # --------------------------------------------------------------------------- the server

@@ -132,8 +132,10 @@ def test_live_curves_display_once_then_update_in_place():
         live = evaluation.LiveCurves("run", epochs=3)
         for epochs in (1, 2, 3):
             live(small_history(epochs))
-    assert display.call_count == 1 and display.call_args.kwargs == {"display_id": True}
+    assert display.call_count == 1 and display.call_args.kwargs["display_id"] is True
     assert handle.update.call_count == 2 and live.updates == 3
+    alt = handle.update.call_args.kwargs["metadata"]["image/png"]["alt"]  # issue 27: the curves' alt text, from the data
+    assert "epoch" in alt and "ends at" in alt, alt
     image = handle.update.call_args.args[0]
     assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(plt.get_fignums()) == open_before  # no figure of its own left open to be shown a second time

@@ -118,16 +118,34 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPLORER_PLACEHOLDER = "An interactive explorer: run this cell to show it (its sliders need a running kernel)."
+LIVE_NOTE = ("Above: the explorer's first state, as a still figure. The live version, with its sliders, "
+             "runs in JupyterLab: run this cell there.")
 
 
 def strip_widget_state(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop the saved widget state (``metadata.widgets``) and, in outputs, the widget views that pointed into it
-    (without the state JupyterLab would show "model not found"); returns ``nb``, changed in place."""
+    (without the state JupyterLab would show "model not found"); returns ``nb``, changed in place.
+
+    An explorer that put its first state into its display (a PNG with alt text, helpers.widgets) keeps it as a
+    still figure, followed by a line saying that the live version runs in JupyterLab: that is what the book
+    and any page without a kernel show."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        outputs = []
         for output in cell.get("outputs", []):
-            if WIDGET_VIEW in output.get("data", {}):
+            data = output.get("data", {})
+            if WIDGET_VIEW not in data:
+                outputs.append(output)
+            elif "image/png" in data:
+                still = nbformat.v4.new_output("display_data", data={"image/png": data["image/png"]},
+                                               metadata={"image/png": output.get("metadata", {}).get("image/png", {})})
+                note = nbformat.v4.new_output("display_data", data={"text/plain": LIVE_NOTE})
+                outputs += [still, note]
+            else:
                 output["data"] = {"text/plain": EXPLORER_PLACEHOLDER}
+                outputs.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
     return nb
 
 
