@@ -14,7 +14,7 @@ help:
 	@echo "make lab      the learner's workspace: builds student/ if missing, opens JupyterLab on it"
 	@echo "make lab-masters  JupyterLab on notebooks/, the masters with solutions (instructors)"
 	@echo "make test     run pytest over tests/ and nbval over notebooks/ (instructor install)"
-	@echo "make test-default-mode  the prose check in make lab's CPU mode on 01, 02, 04, 05, 07 (CI: 01, 02, 05)"
+	@echo "make test-default-mode  the prose check in make lab's CPU mode on 01, 02, 04, 05, 07 (CI: 01, 05)"
 	@echo "make student  write or update the student edition (solutions stubbed) in student/; keeps edited notebooks"
 	@echo "make grade-roundtrip  the nbgrader round trip on every notebook (CI runs it on 00 and 01)"
 	@echo "make book     the static HTML book from the committed notebooks: _build/book/html/index.html"
@@ -72,7 +72,7 @@ grade: install
 grade-roundtrip: install-instructor
 	RESNET_NBGRADER_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_nbgrader.py
 
-# The prose check in the mode make lab gives on a CPU, for all five notebooks that run full size there (CI: 01, 02, 05).
+# The prose check in the mode make lab gives on a CPU, for all five notebooks that run full size there (CI: 01, 05).
 test-default-mode: install-instructor
 	RESNET_DEFAULT_MODE_NOTEBOOKS=all MPLBACKEND=Agg $(BIN)/python -m pytest tests/test_notebook_prose.py
 

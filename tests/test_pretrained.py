@@ -101,9 +101,10 @@ def test_export_refuses_to_replace_shipped_networks_and_unfinished_runs(tmp_path
 
 
 SHIPPED = [name for name in pretrained.NAMES if pretrained.paths(name)[1].is_file()]
-# make test scores the two networks notebook 07 measures (about 50 s each on a 2-core CPU);
-# RESNET_PRETRAINED_CHECK=all scores all four.
-SCORED = SHIPPED if os.environ.get("RESNET_PRETRAINED_CHECK") == "all" else [n for n in SHIPPED if n.endswith("56")]
+# make test scores ResNet-56, the network notebook 07 leans on most (about 50 s on a 2-core CPU; every shipped file
+# is also matched to its record by SHA-256 above, and 07's saved studies to the shipped files);
+# RESNET_PRETRAINED_CHECK=all scores all four (CI time: the whole run stays under 30 minutes).
+SCORED = SHIPPED if os.environ.get("RESNET_PRETRAINED_CHECK") == "all" else [n for n in SHIPPED if n == "resnet56"]
 
 
 @pytest.mark.slow
