@@ -230,8 +230,8 @@ def check_save(parser: argparse.ArgumentParser, name: str | None, overwrite: boo
 #: ran ResNet-34 at 59 images/s): 76.2% in 155 s with bf16 autocast, 76.5% in 233 s in fp32, the arithmetic
 #: of CPUs without bf16 units. ResNet-34 at width 16 (the earlier preset: 75.4-76.1% in earlier runs, see
 #: the README) trains at about half ResNet-18's speed per image (563 vs 1,075 images/s in bf16, 364 vs 732
-#: in fp32, training steps on that CPU), so it needs over 200 s even with bf16 there. The demo shows the pipeline end to end; it is not the real run (ResNet-34 at
-#: width 64, many epochs: the saved CPU run, or a GPU).
+#: in fp32, training steps on that CPU), so it needs over 200 s even with bf16 there. The demo shows the
+#: pipeline end to end; it is not the real run (ResNet-34 at width 64, many epochs: the saved CPU run, or a GPU).
 RESNET34_QUICK = dict(model="resnet18", width=16, epochs=3, batch_size=128, lr=0.2, train_subset=None)
 
 
