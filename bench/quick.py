@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", action="append", default=None, metavar="OPTIONS",
                         help="extra options for one run, quoted (repeatable; default: the preset, and where bf16 is "
-                             "native also the same net with --amp off)")
+                             "native also the same preset with --amp off)")
     parser.add_argument("--data", default=None, help="CIFAR-10 directory (default: $CIFAR10_DIR, else data/)")
     args = parser.parse_args()
     device = pick_device()
@@ -58,8 +58,8 @@ def main() -> None:
     if args.variant is None:
         args.variant = ["", "--amp off"] if native else [""]
     runs = [run(shlex.split(variant), args.data) for variant in args.variant]
-    target = TARGETS[native]
-    default = runs[0] if args.variant[0] == "" else None
+    target = TARGETS[native] if device.type == "cpu" else None  # the targets are for a 2-core CPU
+    default = runs[0] if args.variant[0] == "" and target is not None else None
     print(json.dumps({
         "bench": "quick", "torch": torch.__version__, "cpu": cpu_model(), "cpu_kind": cpu_kind(),
         "device": str(device), "target": target, "runs": runs,
