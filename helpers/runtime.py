@@ -152,14 +152,19 @@ def cpu_kind() -> str:
 
 
 def device_name(device: torch.device | None = None) -> str:
-    """A human-readable name for ``device``, e.g. ``'cuda (NVIDIA H100)'`` or ``'cpu (2 threads)'``."""
+    """A human-readable name for ``device``, e.g. ``'cuda (NVIDIA H100)'`` or ``'cpu (2 threads, AVX512-BF16)'``:
+    on a CPU the threads and the :func:`cpu_kind`, since CPU times are only comparable within one kind."""
     device = device or pick_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        threads = torch.get_num_threads()
-        return f"cpu ({threads} thread{'' if threads == 1 else 's'})"
+        return f"cpu ({_threads()}, {cpu_kind()})"
     return device.type
+
+
+def _threads() -> str:
+    threads = torch.get_num_threads()
+    return f"{threads} thread{'' if threads == 1 else 's'}"
 
 
 # --------------------------------------------------------------------------- threads
@@ -309,7 +314,7 @@ def describe() -> str:
                 "set RESNET_QUICK=0 to force the full size")
     device = device_name()
     if pick_device().type == "cpu":
-        device = f"{device[:-1]}: {thread_reason()})"
+        device = f"cpu ({_threads()}: {thread_reason()}; {cpu_kind()})"
     return f"mode: {mode} | device: {device} | torch {torch.__version__}"
 
 

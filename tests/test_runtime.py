@@ -101,10 +101,11 @@ def test_the_first_line_says_why_the_cpu_runs_that_many_threads(policy_state, mo
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 2.0)
     assert "cpu (2 threads: of 4 cores: other processes keep the rest busy" in runtime.describe()
+    assert runtime.describe().endswith(f"; {runtime.cpu_kind()}) | torch {torch.__version__}")
     monkeypatch.setattr(runtime, "busy_cores_elsewhere", lambda: 0.0)
-    assert "cpu (4 threads: one per core, 4 cores)" in runtime.describe()
+    assert "cpu (4 threads: one per core, 4 cores; " in runtime.describe()
     monkeypatch.setenv("RESNET_THREADS", "1")
-    assert "cpu (1 thread: fixed by RESNET_THREADS)" in runtime.describe()
+    assert "cpu (1 thread: fixed by RESNET_THREADS; " in runtime.describe()
     runtime.pick_device.cache_clear()
 
 
@@ -215,3 +216,10 @@ def test_hold_threads_keeps_one_count_while_the_load_changes(policy_state, monke
         assert held == 2
         assert [runtime.adapt_threads() for _ in range(3)] == [2, 2, 2] == [held] * 3
     assert runtime.adapt_threads() == 1  # released: the policy follows the load again
+
+
+@pytest.mark.parametrize("kind", runtime.CPU_KINDS)
+def test_a_cpu_is_named_with_its_kind_since_cpu_times_compare_only_within_one(kind, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_kind", lambda: kind)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert runtime.device_name(torch.device("cpu")) == f"cpu (1 thread, {kind})"
