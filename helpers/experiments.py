@@ -49,6 +49,7 @@ from helpers.models import MODELS, cifar_resnet, count_parameters
 from helpers.results import command_line, existing_result, provenance, save_result
 from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device, seed_everything
 from helpers.train import (
+    History,
     TrainConfig,
     check_compatible,
     check_writable,
@@ -351,7 +352,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
     start = time.perf_counter()
     history = fit(model, train_loader, test_loader, config, checkpoint=args.checkpoint,
                   resume=args.resume or not args.overwrite, progress=not args.no_progress, log_dir=args.tensorboard,
-                  identity=identity)
+                  identity=identity, on_epoch_end=epoch_line if args.no_progress else None)
     trained = history.epoch[-1] if history.epoch else 0
     result = {
         "model": args.model + ("-plain" if args.plain else ""),
@@ -390,6 +391,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[s
               "the JSON line says \"diverged\": true. Try a smaller --lr.", file=sys.stderr)
         raise SystemExit(1)
     return result
+
+
+def epoch_line(history: History) -> None:
+    """What a run without progress bars (``--no-progress``, for logs) prints after each epoch."""
+    print(f"epoch {history.epoch[-1]}: train loss {history.train_loss[-1]:.3f}, test accuracy "
+          f"{history.test_acc[-1]:.2%}, {history.images_per_s[-1]:.0f} training images/s, "
+          f"{history.elapsed_s[-1] / 60:.1f} min of training and evaluation so far", flush=True)
 
 
 # --------------------------------------------------------------------------- the registry and its command line

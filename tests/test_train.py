@@ -197,6 +197,8 @@ def test_cli_trains_checkpoints_resumes_and_prints_json(image_folder, tmp_path, 
     E.resnet34_main(common + ["--epochs", "2", "--resume"])
     out = capsys.readouterr().out
     assert "Resuming from" in out and "1 of 2 epochs done" in out
+    epoch_lines = [line for line in out.splitlines() if line.startswith("epoch ")]  # a log says how far the run is
+    assert len(epoch_lines) == 1 and epoch_lines[0].startswith("epoch 2: train loss ") and "test accuracy" in out
     assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
 
 
