@@ -24,7 +24,7 @@
 # inference, so CPUs with them gain little), 2026-12-05, nothing else running (a second busy process doubled
 # the full-size time). On a
 # GPU, full size takes seconds per section. The saved studies in sections 2 and 4 were computed once by the
-# command line (36 and 46 minutes on the same CPU); here they are read from `results/`.
+# command line (36 and 29 minutes on the same CPU); here they are read from `results/`.
 
 # %% tags=["setup"]
 import math
