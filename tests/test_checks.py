@@ -223,6 +223,39 @@ ROUTES = [
     ("05-ex3-captured-global", "nb05", "check_bottleneck_forward", "bottleneck_forward",
      "from helpers.models import Bottleneck\n_forward = Bottleneck.forward\n"
      "def bottleneck_forward(block, x):\n    return _forward(block, x)\n", "Bottleneck.forward"),
+    # a helper elsewhere in helpers that computes the answer (found by a read-only review, 2026-12-05)
+    ("01-ex3-flops-helper", "nb01", "check_conv_cost", "conv_cost",
+     "from helpers.flops import conv_macs\n"
+     "def conv_cost(c_in, c_out, k, h, w, stride=1, padding=0, bias=True):\n"
+     "    return c_out * (c_in * k * k + bias), conv_macs(c_in, c_out, k, (h, w), stride=stride, padding=padding)\n",
+     "you called helpers.flops.conv_macs"),
+    ("02-ex3-notebook-cell", "nb02", "check_mean_lag1", "mean_lag1",
+     "from helpers.diagnostics import ShatterMLP, calibrate_batch_norm, gradient_over_grid, input_grid, "
+     "lag1_correlation\nx = input_grid()\n"
+     "def grid_gradient(depth, seed=0, **options):\n"
+     "    return gradient_over_grid(calibrate_batch_norm(ShatterMLP(depth, seed=seed, **options), x), x).numpy()\n"
+     "def mean_lag1(depth, residual, batch_norm, seeds):\n"
+     "    return float(np.mean([lag1_correlation(grid_gradient(depth, seed=s, residual=residual, "
+     "batch_norm=batch_norm)) for s in seeds]))\n",
+     "you called notebook.grid_gradient"),
+    ("02-ex4-variance-helper", "nb02", "check_predicted_variance", "predicted_variance",
+     "from helpers.variance import StackConfig, predicted_std\n"
+     "def predicted_variance(var0, beta, blocks, batch_norm):\n"
+     "    if blocks == 0:\n        return var0\n"
+     "    return var0 * predicted_std(StackConfig(blocks, 1.0, beta, batch_norm=batch_norm))[-1] ** 2\n",
+     "you called helpers.variance.predicted_std"),
+    ("03-ex3-flops-helper", "nb03", "check_shortcut_params", "shortcut_params",
+     "from helpers.flops import _conv_bn\n"
+     "def shortcut_params(c_in, c_out, stride, kind):\n"
+     "    if c_in == c_out and stride == 1:\n        return 0\n"
+     "    return 0 if kind == 'A' else _conv_bn(c_in, c_out, 1, (1, 1), stride).params\n",
+     "you called helpers.flops._conv_bn"),
+    ("04-ex4-variance-helper", "nb04", "check_predict_residual_std", "predict_residual_std",
+     "from helpers.variance import StackConfig, predicted_std\n"
+     "def predict_residual_std(depth, gain, branch_scale, batch_norm, convs=2):\n"
+     "    g = gain if batch_norm else gain ** (convs / 2)\n"
+     "    return float(predicted_std(StackConfig(depth, g, branch_scale, batch_norm=batch_norm))[-1])\n",
+     "you called helpers.variance.predicted_std"),
     ("06-ex2-default-argument", "nb06", "check_top_k_accuracy", "top_k_accuracy",
      "from helpers import evaluation\n"
      "def top_k_accuracy(logits, labels, k, f=evaluation.top_k_accuracy):\n    return f(logits, labels, k)\n",

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from helpers import convolution
+from helpers import convolution, flops
 from helpers.checks import close, exercise_check, expect_tensor, fail, passed, precomputed, refusing
 
 # Measuring instead of computing: running a convolution (F.conv2d; nn.Conv2d calls it) or unfolding.
@@ -108,7 +108,8 @@ def check_conv_cost(conv_cost) -> None:
         expected_macs = counter.get_total_flops() // 2  # the counter counts a multiply-add as 2 FLOPs
         call = f"conv_cost({c_in}, {c_out}, {k}, {h}, {w}, stride={stride}, padding={padding}, bias={bias})"
         with refusing({convolution: ["conv_cost", "conv2d_params", "conv2d_macs"], **_BUILTIN_CONV,
-                       nn.Conv2d: ["__init__"]}, conv_cost, exercise="conv_cost",
+                       nn.Conv2d: ["__init__"], flops: ["conv_macs", "_conv_bn", "count_macs"]}, conv_cost,
+                      exercise="conv_cost",
                       hint="Count with formulas; building or running a layer measures instead of counting."):
             got = conv_cost(c_in, c_out, k, h, w, stride, padding, bias)
         if not isinstance(got, tuple) or len(got) != 2:

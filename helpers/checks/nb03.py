@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models import resnet34
 
-from helpers import models
+from helpers import flops, models
 from helpers.checks import (
     close,
     exercise_check,
@@ -39,7 +39,8 @@ def _without_ready_made_shortcuts(exercise: str, function, *args):
     convolutions or batch norms are refused: the exercise is to write option A (or count the parameters)
     without ``helpers.models`` doing it."""
     with refusing({models: ["make_shortcut"], PadShortcut: ["__init__", "forward"], nn.Conv2d: ["__init__"],
-                   nn.BatchNorm2d: ["__init__"], F: ["pad"]}, function, exercise=exercise, hint=_HINTS[exercise]):
+                   nn.BatchNorm2d: ["__init__"], F: ["pad"], flops: ["_conv_bn", "conv_macs"]}, function,
+                  exercise=exercise, hint=_HINTS[exercise]):
         return function(*args)
 
 

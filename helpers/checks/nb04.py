@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from helpers import variance
 from helpers.checks import (
     CheckFailed,
     close,
@@ -305,7 +306,8 @@ def check_predict_residual_std(predict_residual_std) -> None:
     cases = _RESIDUAL_CASES
     for batch_norm in (False, True):
         for depth, gain, scale, convs in cases:
-            with refusing({sys.modules[__name__]: ["expected_residual_std", "measured_residual_std"]},
+            with refusing({sys.modules[__name__]: ["expected_residual_std", "measured_residual_std"],
+                           variance: ["predicted_std", "measure_stack"]},
                           predict_residual_std, exercise="predict_residual_std",
                           hint="Derive the law of one block, then compound it over depth blocks."):
                 got = predict_residual_std(depth, gain, scale, batch_norm, convs)
