@@ -9,7 +9,7 @@
 # **In this notebook you will**
 # - load the four trained networks and check that they score what their records say;
 # - delete blocks of the trained ResNet-56 and plain-56, one at a time and k at a time, and see which
-#   network survives it (Veit et al., 2016, "Residual networks behave like ensembles of relatively
+#   network takes it better (Veit et al., 2016, "Residual networks behave like ensembles of relatively
 #   shallow networks");
 # - count the 2^27 paths through ResNet-56 by length, and measure how much gradient each length carries;
 # - draw slices of the training loss around both trained networks along filter-normalised random
@@ -237,8 +237,10 @@ peak = int(np.argmax(share))
 half = int(np.searchsorted(np.cumsum(share), 0.5))  # paths up to this length carry half of the gradient
 typical = int(np.searchsorted(np.cumsum(counts) / sum(counts), 0.5))  # the median length of a path
 print(f"{time.perf_counter() - start:.0f} s")
-print(f"one path's gradient shrinks with its length: from {per_path[0]:.3g} (length 0) to {per_path[-1]:.3g} "
-      f"(length 27), {per_path[0] / per_path[-1]:.3g}x")
+rises = [k for k in range(1, 28) if per_path[k] > per_path[k - 1]]  # lengths where one path carries more than k - 1
+print(f"one path's gradient from length 0 to length 27: from {per_path[0]:.3g} to {per_path[-1]:.3g} "
+      f"({per_path[0] / per_path[-1]:.3g}x less); "
+      + ("it falls at every added block" if not rises else f"it rises from one length to the next at {rises}"))
 print(f"all paths together: the most gradient comes through length {peak}; paths up to length {half} carry half "
       f"of it; the median path length is {typical}")
 print("half of the gradient comes through paths " + ("shorter than" if half < typical else "at least as long as")
