@@ -79,6 +79,14 @@ def test_06_hint_names_a_path_a_student_has():
     assert "--inplace notebooks/" not in hint and "--inplace 06_resnet34_on_cifar10.ipynb" in hint
 
 
+def test_06_asks_about_the_16_epoch_run_before_it_prints_the_answer():
+    nb = _read("06_resnet34_on_cifar10")
+    question = _source(nb, "cell-tta-intro")
+    assert "**Predict first.**" in question and "81.2%" not in question
+    assert _index(nb, "cell-tta-intro") + 1 == _index(nb, "cell-tta-run") < _index(nb, "cell-tta-prose")
+    assert "at epoch 8: the 16-epoch run" in _printed(nb, "cell-tta-run")  # the cell that answers it
+
+
 def test_07_asks_each_prediction_before_the_cell_that_answers_it():
     nb = _read("07_what_the_shortcuts_do")
     for question, answer in [("cell-predict-lesions", "cell-lesions"), ("cell-predict-paths", "cell-paths"),

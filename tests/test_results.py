@@ -118,7 +118,8 @@ def _runs_data() -> dict:
     return {"runs": runs, "config": {"epochs": 2}}
 
 
-@pytest.mark.parametrize("name", ["batch_norm_cpu", "degradation_cpu", "resnet34_cifar10_cpu", "plain34_cifar10_cpu"])
+@pytest.mark.parametrize("name", ["batch_norm_cpu", "degradation_cpu", "resnet34_cifar10_cpu", "plain34_cifar10_cpu",
+                                  "resnet34_time_to_accuracy_cpu"])
 def test_the_committed_results_fit_their_schema(name, monkeypatch):
     monkeypatch.delenv(RESULTS_DIR_ENV, raising=False)
     if not (PROJECT_ROOT / "results" / f"{name}.json").is_file():

@@ -8,6 +8,7 @@ import pytest
 
 from helpers.paths import PROJECT_ROOT
 from helpers.results import load_result
+from helpers.train import History
 
 PROVENANCE = ("command", "date", "device", "cpu", "torch", "git_commit", "wall_s")
 
@@ -38,6 +39,11 @@ def test_resnet34_cpu_run_is_the_real_network_on_all_images(name):
     assert data["width"] == 64 and data["params"] > 21_000_000
     assert data["train_images"] == 50_000 and data["test_images"] == 10_000
     assert len(data["history"]["epoch"]) == data["epochs"] == data["config"]["epochs"]  # the schedule completed
+    _check_confusion(data)
+
+
+def _check_confusion(data):
+    """The confusion matrix counts all 10,000 test images, 1,000 per class, and agrees with the accuracy."""
     confusion = data["confusion_matrix"]
     assert sum(map(sum, confusion)) == 10_000 and all(sum(row) == 1_000 for row in confusion)
     assert sum(confusion[i][i] for i in range(10)) / 10_000 == pytest.approx(data["test_acc"], abs=1e-4)
@@ -56,6 +62,31 @@ def test_plain34_trails_resnet34_at_the_same_budget_as_notebook_06_says():
     setup = next(c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/06_resnet34_on_cifar10.ipynb", 4).cells
                  if c.get("id") == "cell-036")  # the markdown that introduces the saved runs says their budget too
     assert f"{resnet['epochs']} epochs at batch {resnet['batch_size']}" in setup
+
+
+def test_time_to_accuracy_run_is_the_real_network_and_06_and_the_readme_quote_its_times():
+    result = _load("resnet34_time_to_accuracy_cpu")
+    data = result["data"]
+    assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "no bf16 units")  # times compare only within a kind
+    assert data["model"] == "resnet34" and data["width"] == 64 and data["params"] > 21_000_000
+    assert data["train_images"] == 50_000 and data["test_images"] == 10_000
+    assert data["epochs"] == data["config"]["epochs"] == len(data["history"]["epoch"]) == 16  # long enough
+    _check_confusion(data)
+    history = History.from_dict(data["history"])
+    assert history.epoch == list(range(1, 17)) and history.elapsed_s == sorted(history.elapsed_s)
+    assert result["wall_s"] == pytest.approx(history.elapsed_s[-1], abs=0.1)  # summed over resumed sessions
+    cells = {c.get("id"): c.source for c in nbformat.read(PROJECT_ROOT / "notebooks/06_resnet34_on_cifar10.ipynb",
+                                                          4).cells}
+    texts = {"06's cell-tta-prose": cells["cell-tta-prose"], "06's summary": cells["cell-038"],
+             "README.md": (PROJECT_ROOT / "README.md").read_text()}
+    for target in (0.80, 0.85, 0.90):
+        seconds = history.time_to(target)
+        quoted = f"{seconds / 3600:.1f} h" if seconds is not None else f"{100 * max(history.test_acc):.1f}%"
+        for where, text in texts.items():
+            assert quoted in text, f"{where} does not quote {quoted} for {target:.0%}"
+    reached_90 = history.time_to(0.90) is not None
+    assert ("90% not reached" in cells["cell-tta-prose"]) != reached_90
+    assert result["cpu_kind"] in cells["cell-tta-prose"]
 
 
 def test_batch_norm_cpu_run_shows_what_notebook_04_says():
