@@ -87,7 +87,7 @@ class CIFAR10Split:
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.classes))
-        return {name: int(c) for name, c in zip(self.classes, counts)}
+        return {name: int(c) for name, c in zip(self.classes, counts, strict=True)}
 
 
 # --------------------------------------------------------------------------- locating the files

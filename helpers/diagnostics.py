@@ -263,7 +263,7 @@ def shared_active_fraction(model: ShatterMLP, x: torch.Tensor) -> np.ndarray:
     Balduzzi et al.'s 2^-L result. Calibrates batch norm to ``x`` first."""
     calibrate_batch_norm(model, x)
     fractions = []
-    for h, layer in zip(model.hidden_states(x), [*model.blocks, model.head]):
+    for h, layer in zip(model.hidden_states(x), [*model.blocks, model.head], strict=True):
         relu_input = layer[0](h) if model.batch_norm else h
         on = (relu_input > 0).double()
         both = (on[:-1] * on[1:]).sum(1)

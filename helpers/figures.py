@@ -86,7 +86,7 @@ def _diagram_columns(model: ResNet, shapes: dict) -> tuple[list, list]:
     if isinstance(model.maxpool, nn.MaxPool2d):
         stem.append(("box", f"{model.maxpool.kernel_size}x{model.maxpool.kernel_size} max pool, /{model.maxpool.stride}"))
     columns = []
-    for i, (name, stage) in enumerate(zip(model.stage_names, stages)):
+    for i, (name, stage) in enumerate(zip(model.stage_names, stages, strict=True)):
         items = list(stem) if i == 0 else []
         for block in stage:
             kind = "identity"
@@ -215,7 +215,7 @@ def block_diagram(size: int = 56) -> plt.Figure:
          bottleneck_cost(256, 64, 1, size)),
     ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 5.2))
-    for ax, (title, layers, cost) in zip(axes, blocks):
+    for ax, (title, layers, cost) in zip(axes, blocks, strict=True):
         x, w, h, step = 0.0, 2.2, 0.6, 1.15
         y = 0.0
         ax.text(x, y + 0.25, f"in: {layers[0][0]} x {size} x {size}", ha="center", va="bottom", fontsize=9)

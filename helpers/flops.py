@@ -192,7 +192,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, float
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        return " | ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+        columns = zip(values, widths, numeric, strict=True)
+        padded = (v.rjust(w) if num else v.ljust(w) for v, w, num in columns)
+        return " | ".join(padded).rstrip()
 
     return "\n".join([line(headers), "-+-".join("-" * w for w in widths), *(line(r) for r in cells)])
 

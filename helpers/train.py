@@ -95,7 +95,7 @@ class History:
 
     def time_to(self, accuracy: float) -> float | None:
         """Seconds until the test accuracy first reached ``accuracy`` (None if it never did)."""
-        for acc, seconds in zip(self.test_acc, self.elapsed_s):
+        for acc, seconds in zip(self.test_acc, self.elapsed_s, strict=True):
             if acc >= accuracy:
                 return seconds
         return None

@@ -396,7 +396,7 @@ def plot_stage_statistics(before: list[StageRow], after: list[StageRow], *, labe
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [("act_mean", "activation mean", False), ("act_std", "activation std", False),
               ("grad_std", "std of dLoss/d(output) (log scale)", True)]
-    for ax, (key, label, log) in zip(axes, panels):
+    for ax, (key, label, log) in zip(axes, panels, strict=True):
         for rows, name, marker in ((before, labels[0], "o-"), (after, labels[1], "s-")):
             ax.plot(x, [getattr(r, key) for r in rows], marker, label=name)
         ax.set_xticks(x, names)

@@ -47,7 +47,7 @@ def write_batches(directory: Path, n_per_batch: int = 20, seed: int = 0) -> dict
         written["test" if name == "test_batch" else "train"].append((images, np.array(labels)))
     with open(directory / "batches.meta", "wb") as f:
         pickle.dump({"label_names": list(CLASSES), "num_cases_per_batch": n_per_batch}, f)
-    return {k: (np.concatenate([i for i, _ in v]), np.concatenate([l for _, l in v])) for k, v in written.items()}
+    return {k: (np.concatenate([x for x, _ in v]), np.concatenate([y for _, y in v])) for k, v in written.items()}
 
 
 @pytest.fixture

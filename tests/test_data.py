@@ -257,7 +257,7 @@ def _reference_augment(images: torch.Tensor, generator: torch.Generator, pad: in
     dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
     flip = torch.rand(b, generator=generator) < 0.5
     out = []
-    for image, y, x, f in zip(images, dy.tolist(), dx.tolist(), flip.tolist()):
+    for image, y, x, f in zip(images, dy.tolist(), dx.tolist(), flip.tolist(), strict=True):
         crop = F.crop(F.pad(image, [pad]), y, x, 32, 32)
         out.append(F.horizontal_flip(crop) if f else crop)
     return torch.stack(out)
@@ -289,7 +289,7 @@ def test_training_loader_shapes_shuffle_and_seeding(image_folder):
     x, y = batches[0]
     assert x.shape == (16, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.long
     again = DeviceLoader(train, 16, train=True, device="cpu", seed=3)
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))  # same seed, same batches
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))  # same seed, batches
     next_epoch = list(loader)  # the loader moved on to epoch 1: new order and crops
     assert not torch.equal(next_epoch[0][0], x)
     loader.set_epoch(0)
@@ -301,7 +301,7 @@ def test_training_loader_shapes_shuffle_and_seeding(image_folder):
 def test_eval_loader_keeps_order_and_every_image(image_folder):
     test = load_cifar10("test", image_folder[0])
     loader = DeviceLoader(test, 8, device="cpu")
-    xs, ys = zip(*loader)
+    xs, ys = zip(*loader, strict=True)
     assert len(loader) == 3 and sum(len(y) for y in ys) == 20
     assert torch.equal(torch.cat(ys), torch.from_numpy(test.labels))
     expected = D.normalize(torch.from_numpy(test.images).permute(0, 3, 1, 2))

@@ -17,7 +17,7 @@ from helpers.train import History  # noqa: E402
 
 def loop_confusion(labels, predictions, num_classes):
     counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    for t, p in zip(labels.tolist(), predictions.tolist()):
+    for t, p in zip(labels.tolist(), predictions.tolist(), strict=True):
         counts[t, p] += 1
     return counts
 

@@ -178,7 +178,7 @@ def test_rebuilding_the_student_edition_keeps_the_learners_changes(tmp_path):
         nb.cells.insert(1, nbformat.v4.new_markdown_cell("A new paragraph."))
         nbformat.write(nb, source / f"{name}.ipynb")
 
-    for rebuild in range(2):  # twice: the second build must not take the learner's file for its own
+    for _ in range(2):  # twice: the second build must not take the learner's file for its own
         lines.clear()
         written = student.write_student_edition(source, target, log=lines.append)
         assert (target / "01_a.ipynb").read_bytes() == learners_bytes  # the learner's work survives

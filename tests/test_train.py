@@ -95,7 +95,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
     torch.manual_seed(1234)  # a fresh process would not share the first run's random state
     resumed_model = cifar_resnet(8, width=4)  # different initial weights: all must come from the checkpoint
     resumed = T.fit(resumed_model, train, test, config, checkpoint=checkpoint, progress=False)
-    for (name, a), b in zip(full_model.state_dict().items(), resumed_model.state_dict().values()):
+    resumed_state = resumed_model.state_dict().values()
+    for (name, a), b in zip(full_model.state_dict().items(), resumed_state, strict=True):
         assert torch.equal(a, b), name
     assert resumed.train_loss == full.train_loss and resumed.test_acc == full.test_acc
     assert resumed.step_lr == full.step_lr

@@ -35,7 +35,7 @@ def check_input_gradient(input_gradient) -> None:
     for what, f, inputs, expected in cases:
         calls = []
 
-        def counted(t, f=f):
+        def counted(t, f=f, calls=calls):
             calls.append(isinstance(t, torch.Tensor) and t.requires_grad)  # autograd's way: on the inputs themselves
             return f(t)
 

@@ -170,7 +170,7 @@ def _call_log(block: nn.Module) -> Iterator[list[str]]:
 
 def _follows(log: list[str], first: str, second: str) -> bool:
     """Whether ``second`` was called right after ``first`` somewhere in ``log``."""
-    return any(a == first and b == second for a, b in zip(log, log[1:]))
+    return any(a == first and b == second for a, b in zip(log, log[1:], strict=False))
 
 
 @exercise_check("bottleneck_forward")
