@@ -34,14 +34,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from helpers import pretrained
 from helpers.degradation import QUICK, run_experiment
 from helpers.paths import result_not_found
 from helpers.results import load_result, made_by, results_dir
-from helpers.runtime import budget, describe, pick_device, seed_everything
-from helpers.shortcuts import (blocks, cifar10_tensors, downsampling, gradient_by_path_length, landscape,
+from helpers.runtime import budget, describe, seed_everything
+from helpers.shortcuts import (cifar10_tensors, gradient_by_path_length, landscape,
                                lesion_study, path_counts, plot_landscapes, plot_lesions)
 
 # %% tags=["setup"]
@@ -140,7 +139,7 @@ def lesion_summary(study, label):
     intact = study["intact_error"]
     print(f"{label}: intact {intact:.1%}; one block deleted (of {len(singles)} that keep the shape): median "
           f"{np.median(singles):.1%}, worst {max(singles):.1%}"
-          + (f"; downsampling blocks: " + ", ".join(f"{n} {e:.1%}" for n, e in down.items()) if down else ""))
+          + ("; downsampling blocks: " + ", ".join(f"{n} {e:.1%}" for n, e in down.items()) if down else ""))
     means = {int(k): float(np.mean(v["errors"])) for k, v in study["random"].items()}
     return intact, float(np.median(singles)), means
 
