@@ -39,7 +39,7 @@ from helpers.data import DataNotFoundError, balanced_subset, load_cifar10, norma
 from helpers.experiments import check_save, run_arguments
 from helpers.models import ResNet
 from helpers.results import command_line, provenance, save_result
-from helpers.runtime import device_name, pick_device
+from helpers.runtime import adapt_threads, device_name, hold_threads, pick_device
 
 # --------------------------------------------------------------------------- lesions
 
@@ -491,7 +491,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m helpers.shortcuts
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        integer("seed", args.seed, 0)
+    except ValueError as error:
+        parser.error(f"argument --seed: {error}")  # worded as the other experiments word it
+    try:
         device = pick_device()  # CUDA when present (RESNET_DEVICE=cpu forces the CPU); the result says which
+        if device.type == "cpu":
+            adapt_threads()  # RESNET_THREADS, checked here rather than mid-run
         for name in args.nets:
             pretrained.record(name)
         if args.images is not None:
@@ -503,6 +509,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m helpers.shortcuts
     except (OSError, ValueError) as error:
         parser.error(str(error))
     check_save(parser, args.save, args.overwrite)
+    # a run that saves a result keeps one thread count throughout, as every experiment does (README, Seeds)
+    with hold_threads() if args.save is not None and device.type == "cpu" else contextlib.nullcontext():
+        return _study(parser, args, argv, device)
+
+
+def _study(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str], device: torch.device) -> dict:
+    """Run the study ``main`` checked the options of, print its JSON line and save it when asked."""
     origin, start = provenance(), time.perf_counter()
     split, n = ("test", args.images) if args.experiment == "lesions" else ("train", args.images or 5_000)
     try:

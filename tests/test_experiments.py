@@ -43,6 +43,23 @@ def test_a_mistake_is_one_line(argv, expected, capsys):
     assert len(errors) == 1 and expected in errors[0], errors
 
 
+@pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))
+@pytest.mark.parametrize("argv, threads, expected", [
+    (["--seed", "-1"], None, "argument --seed: seed must be an int >= 0, got -1"),
+    ([], "10000", "RESNET_THREADS=10000 is more than"),
+])
+def test_every_experiment_refuses_a_bad_seed_or_thread_count_alike(name, argv, threads, expected, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setenv("RESNET_DEVICE", "cpu")
+    if threads is not None:
+        monkeypatch.setenv("RESNET_THREADS", threads)
+    with pytest.raises(SystemExit) as exit_:
+        experiments.main([name, *argv])
+    assert exit_.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and expected in errors[0], errors
+
+
 def test_the_old_spelling_of_save_still_reaches_the_same_check(capsys):
     with pytest.raises(SystemExit):
         experiments.resnet34_main(["--save-result", "../up"], prog="python -m helpers.train")
