@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn  # noqa: F401 (an exercise's code may use it)
 
 from helpers import pretrained
 from helpers.degradation import QUICK, run_experiment
