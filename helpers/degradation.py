@@ -18,7 +18,6 @@ The curves are plain dicts of lists (JSON-ready), so a saved full run and a fres
 from __future__ import annotations
 
 import argparse
-import contextlib
 import inspect
 import json
 import math
@@ -467,7 +466,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m helpers.degradati
               f"{run['seconds']:.0f} s", file=sys.stderr, flush=True)
 
     # A run that saves a result keeps one thread count throughout (see the README, Seeds).
-    with hold_threads() if args.save and device.type == "cpu" else contextlib.nullcontext():
+    with hold_threads(bool(args.save) and device.type == "cpu"):
         origin, start = provenance(), time.perf_counter()
         try:
             data = run_experiment(args.train_subset, args.test_subset, args.epochs, args.batch_size, args.lr,

@@ -26,7 +26,6 @@ run (the commands saved with older results name them); they are the same runs un
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import math
@@ -320,7 +319,7 @@ def resnet34_main(argv: list[str] | None = None, prog: str = "python -m helpers.
                          "or --overwrite to start over and replace it")
 
     # A run that saves a result keeps one thread count throughout (see the README, Seeds).
-    with hold_threads() if args.save is not None and device.type == "cpu" else contextlib.nullcontext():
+    with hold_threads(args.save is not None and device.type == "cpu"):
         try:
             return _run(parser, args, argv, config, identity, device)
         except KeyboardInterrupt:

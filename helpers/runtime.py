@@ -262,11 +262,15 @@ def _set_threads(threads: int) -> None:
 
 
 @contextlib.contextmanager
-def hold_threads() -> Iterator[int]:
+def hold_threads(hold: bool = True) -> Iterator[int]:
     """Keep one thread count for the whole block (the policy's choice now, or ``RESNET_THREADS``) and yield it.
     Another count sums floats in another order, so a run that must be repeatable bit for bit (one that saves
-    a result) holds its count from start to end instead of following the other processes' load."""
+    a result) holds its count from start to end instead of following the other processes' load. With ``hold``
+    False the block runs as it would without this (the experiments hold only while saving on a CPU)."""
     global _held
+    if not hold:
+        yield torch.get_num_threads()
+        return
     threads, previous = adapt_threads(), _held
     _held = threads
     try:

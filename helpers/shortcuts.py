@@ -510,7 +510,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m helpers.shortcuts
         parser.error(str(error))
     check_save(parser, args.save, args.overwrite)
     # a run that saves a result keeps one thread count throughout, as every experiment does (README, Seeds)
-    with hold_threads() if args.save is not None and device.type == "cpu" else contextlib.nullcontext():
+    with hold_threads(args.save is not None and device.type == "cpu"):
         return _study(parser, args, argv, device)
 
 

@@ -216,6 +216,8 @@ def test_hold_threads_keeps_one_count_while_the_load_changes(policy_state, monke
         assert held == 2
         assert [runtime.adapt_threads() for _ in range(3)] == [2, 2, 2] == [held] * 3
     assert runtime.adapt_threads() == 1  # released: the policy follows the load again
+    with runtime.hold_threads(hold=False):  # a run that saves nothing (or not on a CPU) is not held
+        assert [runtime.adapt_threads() for _ in range(2)] == [2, 1]
 
 
 @pytest.mark.parametrize("kind", runtime.CPU_KINDS)
