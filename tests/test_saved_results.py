@@ -8,6 +8,7 @@ import pytest
 
 from helpers.paths import PROJECT_ROOT
 from helpers.results import load_result
+from helpers.runtime import CPU_KINDS
 from helpers.train import History
 
 PROVENANCE = ("command", "date", "device", "cpu", "torch", "git_commit", "wall_s")
@@ -33,17 +34,12 @@ def test_degradation_cpu_run_is_real_scale_and_shows_what_notebook_03_says():
     assert final["ResNet-56"]["train_error"] < final["plain-56"]["train_error"]
 
 
-@pytest.mark.parametrize("name", ["resnet34_cifar10_cpu", "plain34_cifar10_cpu"])
+@pytest.mark.parametrize("name", ["resnet34_cifar10_cpu", "plain34_cifar10_cpu", "resnet34_time_to_accuracy_cpu"])
 def test_resnet34_cpu_run_is_the_real_network_on_all_images(name):
     data = _load(name)["data"]
     assert data["width"] == 64 and data["params"] > 21_000_000
     assert data["train_images"] == 50_000 and data["test_images"] == 10_000
     assert len(data["history"]["epoch"]) == data["epochs"] == data["config"]["epochs"]  # the schedule completed
-    _check_confusion(data)
-
-
-def _check_confusion(data):
-    """The confusion matrix counts all 10,000 test images, 1,000 per class, and agrees with the accuracy."""
     confusion = data["confusion_matrix"]
     assert sum(map(sum, confusion)) == 10_000 and all(sum(row) == 1_000 for row in confusion)
     assert sum(confusion[i][i] for i in range(10)) / 10_000 == pytest.approx(data["test_acc"], abs=1e-4)
@@ -67,11 +63,8 @@ def test_plain34_trails_resnet34_at_the_same_budget_as_notebook_06_says():
 def test_time_to_accuracy_run_is_the_real_network_and_06_and_the_readme_quote_its_times():
     result = _load("resnet34_time_to_accuracy_cpu")
     data = result["data"]
-    assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "no bf16 units")  # times compare only within a kind
-    assert data["model"] == "resnet34" and data["width"] == 64 and data["params"] > 21_000_000
-    assert data["train_images"] == 50_000 and data["test_images"] == 10_000
-    assert data["epochs"] == data["config"]["epochs"] == len(data["history"]["epoch"]) == 16  # long enough
-    _check_confusion(data)
+    assert result["cpu_kind"] in CPU_KINDS  # times compare only within a kind
+    assert data["model"] == "resnet34" and data["epochs"] == 16  # long enough; the real network: the test above
     history = History.from_dict(data["history"])
     assert history.epoch == list(range(1, 17)) and history.elapsed_s == sorted(history.elapsed_s)
     assert result["wall_s"] == pytest.approx(history.elapsed_s[-1], abs=0.1)  # summed over resumed sessions
